@@ -1,0 +1,3 @@
+from orpr.cli import main
+
+main()

@@ -1,0 +1,94 @@
+"""The ``orpr`` command line: thin commands that parse, call one library function, and print.
+
+Bad input exits 2 with one line naming file, column, row/unit and value; success exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from orpr.config import Config, load_config
+from orpr.errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+data_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Inspect input data.")
+app.add_typer(data_app, name="data")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML preset (configs/*.toml).")]
+DataOpt = Annotated[
+    str | None, typer.Option("--data", help="Data file, or folder for m5 / canonical.")
+]
+FormatOpt = Annotated[
+    str | None, typer.Option("--format", help="canonical | frn | m5 | synthetic.")
+]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a config key: section.key=value.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object.")]
+
+
+def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn InputError into one line on stderr and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper
+
+
+def resolve_config(
+    config: Path | None, data: str | None, fmt: str | None, overrides: list[str] | None
+) -> Config:
+    """Load the preset and apply ``--data``, ``--format`` and ``--set`` (in that order)."""
+    extra: dict[str, Any] = {}
+    if data is not None:
+        extra["data.path"] = data
+    if fmt is not None:
+        extra["data.format"] = fmt
+    return load_config(config, overrides or (), extra=extra)
+
+
+def print_json(obj: Any) -> None:
+    """Print one JSON object on stdout."""
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+
+
+@data_app.command("check")
+@friendly
+def data_check(
+    file: Annotated[str | None, typer.Argument(help="Data file or folder.")] = None,
+    fmt: FormatOpt = None,
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    overrides: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate a dataset and print its shape, censoring and (synthetic) latent-demand error."""
+    from orpr.data import load_panel
+    from orpr.data.summary import render_summary, summarize
+
+    cfg = resolve_config(config, file or data, fmt, overrides)
+    if cfg.data.format != "synthetic" and not cfg.data.path:
+        raise InputError("<command line>", "no data given: pass FILE, --data or --config")
+    summary = summarize(load_panel(cfg))
+    if as_json:
+        print_json(summary._asdict())
+    else:
+        render_summary(summary)
+
+
+def main() -> None:
+    """Entry point for ``python -m orpr``."""
+    app()
