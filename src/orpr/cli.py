@@ -92,3 +92,36 @@ def data_check(
 def main() -> None:
     """Entry point for ``python -m orpr``."""
     app()
+
+
+@app.command("evaluate")
+@friendly
+def evaluate_cmd(
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    fmt: FormatOpt = None,
+    policies: Annotated[
+        str | None, typer.Option("--policies", help="Comma-separated policy names.")
+    ] = None,
+    overrides: SetOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run directory for metrics.json.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Backtest policies on the held-out days; print the table and write metrics.json."""
+    from orpr.data import load_panel
+    from orpr.evaluate import evaluate, metrics_json
+    from orpr.render import render_evaluation
+    from orpr.run_dir import write_run_files
+
+    cfg = resolve_config(config, data, fmt, overrides)
+    names = tuple(p.strip() for p in policies.split(",") if p.strip()) if policies else None
+    ev = evaluate(load_panel(cfg), cfg, names)
+    result = metrics_json(ev)
+    if out is not None:
+        write_run_files(out, cfg, result)
+    if as_json:
+        print_json(result)
+    else:
+        render_evaluation(ev)
+        if out is not None:
+            typer.echo(f"wrote {out / 'metrics.json'}")

@@ -89,6 +89,8 @@ class SplitConfig:
     """Length of the held-out period at the end of the panel, days."""
     history_days: int = 28
     """Days of history behind the reference rate d̂ (mean latent demand), days."""
+    rate_floor: float = 0.01
+    """Floor of the reference rate d̂, units per day (keeps inventory days finite)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class PolicyConfig:
     """Service target α: allowed lost demand is (1 − α) of demand, in value."""
     base_stock_quantile: float = 0.9
     """Quantile of recent (L + R)-day demand that base_stock orders up to."""
+    base_stock_history_days: int = 56
+    """Days of recent history whose (L + R)-day demand sums base_stock takes the quantile of."""
     safety_days: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
     """Safety-day grid that the incumbent's per-category tuning searches, days."""
 

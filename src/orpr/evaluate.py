@@ -1,0 +1,135 @@
+"""Evaluation protocol: time split, every policy in one rolling backtest, one table.
+
+Split (DESIGN §9): the last ``split.holdout_days`` days are held out; the training period is
+everything before. Policies are fitted or tuned on the training period only, then walked
+over the held-out days (``orpr.backtest``). Results are reported overall, per ABC–XYZ
+segment (classes from the training period) and on promotion days.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from orpr.backtest import BacktestResult, run_backtest
+from orpr.config import Config
+from orpr.errors import InputError
+from orpr.metrics import Metrics, summarize, window_totals
+from orpr.panel import Panel
+from orpr.policies import BaseStock, Policy
+from orpr.rate import reference_rates
+from orpr.segments import abc_xyz
+from orpr.tuning import fit_incumbent
+
+BASELINES = ("incumbent", "base_stock")
+
+
+class Split(NamedTuple):
+    """Day indices of the time split: training ``[train_start, holdout_start)``, held-out
+    ``[holdout_start, stop)``; days before ``train_start`` only feed ``d̂``."""
+
+    train_start: int
+    holdout_start: int
+    stop: int
+
+
+class PolicyReport(NamedTuple):
+    """One policy's metrics on the held-out days."""
+
+    name: str
+    oracle: bool
+    overall: Metrics
+    segments: dict[str, Metrics]
+    promo: Metrics
+
+
+class Evaluation(NamedTuple):
+    """Everything a table, a report or ``metrics.json`` needs."""
+
+    reports: list[PolicyReport]
+    results: list[BacktestResult]
+    segments: np.ndarray
+    split: Split
+    meta: dict[str, Any]
+
+
+def time_split(panel: Panel, cfg: Config) -> Split:
+    """The split for ``panel``; an InputError if it is too short for the configured windows."""
+    need = cfg.split.history_days + cfg.split.holdout_days + 7
+    if panel.n_days < need:
+        raise InputError(
+            panel.source, f"too few days: need at least {need} (history + 7 training + held-out)",
+            column="date", value=panel.n_days,
+        )
+    return Split(cfg.split.history_days, panel.n_days - cfg.split.holdout_days, panel.n_days)
+
+
+def build_policy(name: str, panel: Panel, d_hat: np.ndarray, split: Split, cfg: Config) -> Policy:
+    """A named policy, fitted on the training period."""
+    if name == "incumbent":
+        return fit_incumbent(
+            panel, d_hat, split.train_start, split.holdout_start, cfg.policy.alpha,
+            cfg.policy.safety_days,
+        )
+    if name == "base_stock":
+        return BaseStock(cfg.policy.base_stock_quantile, cfg.policy.base_stock_history_days)
+    raise InputError("--policies", f"unknown policy; valid: {', '.join(BASELINES)}", value=name)
+
+
+def evaluate(panel: Panel, cfg: Config, policies: tuple[str, ...] | None = None) -> Evaluation:
+    """Fit, backtest and score the named policies (default: ``cfg.eval.policies``)."""
+    names = tuple(policies or cfg.eval.policies)
+    split = time_split(panel, cfg)
+    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor)
+    built = [build_policy(name, panel, d_hat, split, cfg) for name in names]
+    train = panel.take_days(0, split.holdout_start)
+    segments = abc_xyz(train.demand, train.active, panel.units.unit_cost)
+    results = [run_backtest(panel, p, d_hat, split.holdout_start, split.stop) for p in built]
+    reports = [score(panel, r, segments) for r in results]
+    meta = {
+        "source": panel.source,
+        "units": panel.n_units,
+        "days": panel.n_days,
+        "holdout_start": str(panel.dates[split.holdout_start]),
+        "holdout_days": split.stop - split.holdout_start,
+        "alpha": cfg.policy.alpha,
+        "parameters": dict(panel.units.sources),
+    }
+    return Evaluation(reports, results, segments, split, meta)
+
+
+def score(panel: Panel, result: BacktestResult, segments: np.ndarray) -> PolicyReport:
+    """Metrics of one backtest: overall, per segment and on promotion days."""
+    window = slice(result.start, result.stop)
+    active = panel.active[:, window]
+    u = panel.units
+
+    def totals(mask: np.ndarray):
+        return window_totals(
+            result.on_hand, result.sales, result.lost, u.unit_cost, u.holding_rate,
+            u.lost_penalty, mask,
+        )
+
+    overall = totals(active)
+    by_segment = {s: summarize(overall, segments == s) for s in np.unique(segments)}
+    promo = summarize(totals(active & (panel.promo[:, window] > 0)))
+    return PolicyReport(result.policy, result.oracle, summarize(overall), by_segment, promo)
+
+
+def metrics_json(ev: Evaluation) -> dict[str, Any]:
+    """The evaluation as ``metrics.json`` (DESIGN §11)."""
+    return {
+        "policies": {r.name: {**_clean(r.overall), "oracle": r.oracle} for r in ev.reports},
+        "segments": {
+            s: {r.name: _clean(r.segments[s]) for r in ev.reports}
+            for s in sorted({s for r in ev.reports for s in r.segments})
+        },
+        "promo": {r.name: _clean(r.promo) for r in ev.reports},
+        "meta": ev.meta,
+    }
+
+
+def _clean(m: Metrics) -> dict[str, Any]:
+    """Metrics as JSON-safe plain values (non-finite → None)."""
+    return {k: (v if isinstance(v, int) or np.isfinite(v) else None) for k, v in m._asdict().items()}

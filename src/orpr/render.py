@@ -1,0 +1,58 @@
+"""Terminal tables of an evaluation (rich): the paper's three KPIs first."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from orpr.evaluate import Evaluation
+from orpr.metrics import Metrics
+
+COLUMNS = (
+    ("turnover days", "turnover_days", "{:.2f}"),
+    ("in-stock rate", "in_stock_rate", "{:.2%}"),
+    ("holding cost", "holding_cost", "{:,.1f}"),
+    ("fill rate", "fill_rate", "{:.2%}"),
+    ("lost-sales cost", "lost_sales_cost", "{:,.1f}"),
+    ("total cost", "total_cost", "{:,.1f}"),
+)
+
+
+def _row(m: Metrics) -> list[str]:
+    return [fmt.format(getattr(m, key)) for _, key, fmt in COLUMNS]
+
+
+def _label(name: str, oracle: bool) -> str:
+    return f"{name} (oracle)" if oracle else name
+
+
+def render_evaluation(ev: Evaluation, console: Console | None = None) -> None:
+    """Print the comparison table, promotion days, and the per-segment table."""
+    console = console or Console()
+    meta = ev.meta
+    title = (
+        f"Held-out {meta['holdout_days']} days from {meta['holdout_start']} · "
+        f"{meta['units']:,} units · α = {meta['alpha']}"
+    )
+    console.print(_table(title, [(_label(r.name, r.oracle), r.overall) for r in ev.reports]))
+    console.print(_table("Promotion days", [(_label(r.name, r.oracle), r.promo) for r in ev.reports]))
+    seg = Table(title="By ABC–XYZ segment (in-stock rate · holding cost)")
+    seg.add_column("segment")
+    seg.add_column("units", justify="right")
+    for r in ev.reports:
+        seg.add_column(_label(r.name, r.oracle), justify="right")
+    for s in sorted(ev.reports[0].segments):
+        n = int((ev.segments == s).sum())
+        cells = [f"{r.segments[s].in_stock_rate:.1%} · {r.segments[s].holding_cost:,.0f}" for r in ev.reports]
+        seg.add_row(s, f"{n:,}", *cells)
+    console.print(seg)
+
+
+def _table(title: str, rows: list[tuple[str, Metrics]]) -> Table:
+    table = Table(title=title)
+    table.add_column("policy")
+    for label, _, _ in COLUMNS:
+        table.add_column(label, justify="right")
+    for name, m in rows:
+        table.add_row(name, *_row(m))
+    return table

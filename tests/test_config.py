@@ -1,0 +1,59 @@
+"""Config presets, overrides and the errors a user sees for bad keys and values."""
+
+from pathlib import Path
+
+import pytest
+
+from orpr.config import Config, config_to_dict, load_config
+from orpr.errors import InputError
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@pytest.mark.parametrize("name", ["demo", "frn50k", "m5"])
+def test_every_preset_loads(name):
+    cfg = load_config(CONFIGS / f"{name}.toml")
+    assert isinstance(cfg, Config)
+    assert cfg.name == name
+
+
+def test_set_overrides_parse_toml_values_and_bare_strings():
+    cfg = load_config(None, ["policy.alpha=0.9", "units.lead_time=[0, 4]", "data.path=x.parquet"])
+    assert cfg.policy.alpha == 0.9
+    assert cfg.units.lead_time == (0, 4)
+    assert cfg.data.path == "x.parquet"
+
+
+def test_unknown_key_lists_the_valid_keys():
+    with pytest.raises(InputError) as err:
+        load_config(None, ["policy.alfa=0.9"])
+    assert "policy.alfa" in str(err.value)
+    assert "alpha" in str(err.value) and "base_stock_quantile" in str(err.value)
+
+
+def test_wrong_type_names_key_and_value():
+    with pytest.raises(InputError) as err:
+        load_config(None, ["split.holdout_days=\"many\""])
+    assert "split.holdout_days" in str(err.value) and "many" in str(err.value)
+
+
+def test_out_of_range_alpha_is_refused():
+    with pytest.raises(InputError, match="policy.alpha"):
+        load_config(None, ["policy.alpha=1.5"])
+
+
+def test_missing_config_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="config file not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_config_round_trips_through_plain_dicts():
+    cfg = load_config(CONFIGS / "demo.toml")
+    flat = config_to_dict(cfg)
+    assert flat["units"]["lead_time"] == [1, 2, 3, 5]
+    import tomli_w
+
+    import tomllib
+
+    again = tomllib.loads(tomli_w.dumps(flat))
+    assert again == flat
