@@ -51,9 +51,9 @@ def test_config_round_trips_through_plain_dicts():
     cfg = load_config(CONFIGS / "demo.toml")
     flat = config_to_dict(cfg)
     assert flat["units"]["lead_time"] == [1, 2, 3, 5]
-    import tomli_w
-
     import tomllib
+
+    import tomli_w
 
     again = tomllib.loads(tomli_w.dumps(flat))
     assert again == flat

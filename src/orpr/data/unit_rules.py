@@ -44,12 +44,17 @@ def assign_parameters(category: np.ndarray, rules: UnitRulesConfig) -> UnitParam
     holding = rng.uniform(*rules.holding_rate, size=k)
     ratio = rng.uniform(*rules.penalty_ratio, size=k)
     review_u = review[inverse]
-    offset = np.random.default_rng([rules.seed, 1]).integers(0, 1 << 30, size=len(inverse))
     return UnitParameters(
         lead_time=lead[inverse],
         review_period=review_u,
-        review_offset=offset % review_u,
+        review_offset=draw_review_offsets(review_u, rules),
         unit_cost=cost[inverse],
         holding_rate=holding[inverse],
         lost_penalty=(ratio * cost)[inverse],
     )
+
+
+def draw_review_offsets(review_period: np.ndarray, rules: UnitRulesConfig) -> np.ndarray:
+    """Each unit's review offset, uniform in ``[0, R)`` (seeded by ``rules.seed``), ``(unit,)``."""
+    draw = np.random.default_rng([rules.seed, 1]).integers(0, 1 << 30, size=len(review_period))
+    return draw % review_period
