@@ -125,3 +125,30 @@ def evaluate_cmd(
         render_evaluation(ev)
         if out is not None:
             typer.echo(f"wrote {out / 'metrics.json'}")
+
+
+oracle_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Exact optima.")
+app.add_typer(oracle_app, name="oracle")
+
+
+@oracle_app.command("lost-sales")
+@friendly
+def oracle_lost_sales(
+    demand: Annotated[str, typer.Option("--demand", help="poisson:MEAN or geometric:MEAN.")],
+    lead_time: Annotated[int, typer.Option("--lead-time", help="L, days.")],
+    penalty: Annotated[float, typer.Option("--penalty", help="p per lost unit.")],
+    holding: Annotated[float, typer.Option("--holding", help="h per unit-day held.")] = 1.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Optimal, best base-stock and best capped base-stock average cost (R = 1, lost sales)."""
+    from orpr.oracle import solve_lost_sales
+
+    result = solve_lost_sales(demand, lead_time, penalty, holding)
+    if as_json:
+        print_json(result.to_json())
+        return
+    s, r = result.capped_base_stock_levels
+    typer.echo(f"optimal cost per day        {result.optimal_cost:.4f}  (bound {result.bound:.1e}, "
+               f"{result.iterations} iterations, truncation delta {result.truncation_delta:.1e})")
+    typer.echo(f"best base-stock             {result.base_stock_cost:.4f}  (S = {result.base_stock_level})")
+    typer.echo(f"best capped base-stock      {result.capped_base_stock_cost:.4f}  (S = {s}, r = {r})")

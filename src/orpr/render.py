@@ -9,12 +9,12 @@ from orpr.evaluate import Evaluation
 from orpr.metrics import Metrics
 
 COLUMNS = (
-    ("turnover days", "turnover_days", "{:.2f}"),
-    ("in-stock rate", "in_stock_rate", "{:.2%}"),
-    ("holding cost", "holding_cost", "{:,.1f}"),
-    ("fill rate", "fill_rate", "{:.2%}"),
-    ("lost-sales cost", "lost_sales_cost", "{:,.1f}"),
-    ("total cost", "total_cost", "{:,.1f}"),
+    ("turnover\ndays", "turnover_days", "{:.2f}"),
+    ("in-stock\nrate", "in_stock_rate", "{:.2%}"),
+    ("holding\ncost", "holding_cost", "{:,.0f}"),
+    ("fill\nrate", "fill_rate", "{:.2%}"),
+    ("lost-sales\ncost", "lost_sales_cost", "{:,.0f}"),
+    ("total\ncost", "total_cost", "{:,.0f}"),
 )
 
 
@@ -37,7 +37,7 @@ def render_evaluation(ev: Evaluation, console: Console | None = None) -> None:
     console.print(_table(title, [(_label(r.name, r.oracle), r.overall) for r in ev.reports]))
     console.print(_table("Promotion days", [(_label(r.name, r.oracle), r.promo) for r in ev.reports]))
     seg = Table(title="By ABC–XYZ segment (in-stock rate · holding cost)")
-    seg.add_column("segment")
+    seg.add_column("segment", no_wrap=True)
     seg.add_column("units", justify="right")
     for r in ev.reports:
         seg.add_column(_label(r.name, r.oracle), justify="right")
@@ -50,7 +50,7 @@ def render_evaluation(ev: Evaluation, console: Console | None = None) -> None:
 
 def _table(title: str, rows: list[tuple[str, Metrics]]) -> Table:
     table = Table(title=title)
-    table.add_column("policy")
+    table.add_column("policy", no_wrap=True)
     for label, _, _ in COLUMNS:
         table.add_column(label, justify="right")
     for name, m in rows:
