@@ -25,8 +25,9 @@ demand profile:
    the usual level), trusting the day more the larger its in-stock share and volume, so a
    day out from the morning is not blown up from a handful of sales. ``d = S`` when fully in
    stock, and ``d ≥ S`` always; method ``"sales"`` keeps ``d = S``.
-   ``μ``: the mean sales of the unit's fully in-stock active days within ``±LEVEL_WINDOW``
-   days (the unit's overall in-stock mean if none; its mean sales if never in stock), times a
+   ``μ``: the mean sales of the unit's fully in-stock active days among the ``LEVEL_WINDOW``
+   days up to that day (trailing, so no estimate uses later days; the unit's in-stock mean so
+   far if the window has none; its mean sales if never in stock), times a
    factor per (top-level category, weekday, promo, holiday) cell — the cell's in-stock sales
    over the same local means. ``A_u = Σ μ² / Σ (S − μ)²`` over the unit's fully in-stock
    days (one over the squared coefficient of variation of its daily sales around ``μ``),
@@ -60,8 +61,8 @@ SHAPE_MIN, SHAPE_MAX = 0.05, 100.0
 """Bounds of the gamma shape ``A_u`` of a unit's day-to-day demand variation."""
 PROFILE_PRIOR_DAYS = 20.0
 """Shrinkage of a unit's hourly profile towards its group's, in selling in-stock days."""
-LEVEL_WINDOW = 14
-"""Half-width of the window of in-stock days behind the expected demand ``μ``, days."""
+LEVEL_WINDOW = 28
+"""Length of the trailing window of in-stock days behind the expected demand ``μ``, days."""
 CHUNK_ROWS = 500_000
 """Hourly rows processed at a time (bounds memory)."""
 FULL_SHARE = 1.0 - 1e-9
@@ -171,32 +172,40 @@ def weekday(dates: np.ndarray) -> np.ndarray:
 
 
 def local_level(sales: np.ndarray, in_stock: np.ndarray, window: int = LEVEL_WINDOW) -> np.ndarray:
-    """Mean sales of each unit's in-stock days within ``±window`` days.
+    """Mean sales of each unit's in-stock days among the ``window`` days up to each day.
+
+    Trailing, so a day's estimate never uses later days: a policy deciding on day ``t``
+    sees latent demand built from days up to ``t − 1`` only.
 
     Args:
         sales: daily sales, float ``(unit, day)``.
         in_stock: the days to average (fully in stock and active), bool ``(unit, day)``.
-        window: half-width of the centred window, days.
+        window: length of the trailing window ``[t − window + 1, t]``, days.
 
     Returns:
-        Local mean, float ``(unit, day)``; where the window holds no in-stock day, the unit's
-        mean over all its in-stock days; 0 for a unit never in stock.
+        Local mean, float ``(unit, day)``; where the window holds no in-stock day, the mean of
+        the unit's in-stock days so far (or, before its first one, of its first ``window``);
+        0 for a unit never in stock.
     """
     values = np.where(in_stock, sales, 0.0)
-    num = _window_sums(values, window)
-    den = _window_sums(in_stock.astype(np.float64), window)
-    overall = values.sum(axis=1, keepdims=True) / np.maximum(in_stock.sum(axis=1, keepdims=True), 1)
-    return np.where(den > 0, num / np.maximum(den, 1.0), overall)
+    counts = in_stock.astype(np.float64)
+    num, den = _trailing_sums(values, window), _trailing_sums(counts, window)
+    so_far_num, so_far_den = np.cumsum(values, axis=1), np.cumsum(counts, axis=1)
+    first = min(window, values.shape[1])
+    start_num = values[:, :first].sum(axis=1, keepdims=True)
+    start_den = counts[:, :first].sum(axis=1, keepdims=True)
+    fallback_num = np.where(so_far_den > 0, so_far_num, start_num)
+    fallback_den = np.where(so_far_den > 0, so_far_den, start_den)
+    fallback = fallback_num / np.maximum(fallback_den, 1.0)
+    return np.where(den > 0, num / np.maximum(den, 1.0), fallback)
 
 
-def _window_sums(values: np.ndarray, window: int) -> np.ndarray:
-    """Sums over the centred windows ``[t − window, t + window]`` (clipped), ``(unit, day)``."""
-    n_units, n_days = values.shape
+def _trailing_sums(values: np.ndarray, window: int) -> np.ndarray:
+    """Sums over the trailing windows ``[t − window + 1, t]`` (clipped at 0), ``(unit, day)``."""
     cum = np.cumsum(values, axis=1)
-    padded = np.concatenate(
-        [np.zeros((n_units, window + 1)), cum, np.repeat(cum[:, -1:], window, axis=1)], axis=1
-    )
-    return padded[:, 2 * window + 1 : 2 * window + 1 + n_days] - padded[:, :n_days]
+    lagged = np.zeros_like(cum)
+    lagged[:, window:] = cum[:, :-window]
+    return cum - lagged
 
 
 def cell_factors(
