@@ -113,8 +113,6 @@ class EvalConfig:
 
     policies: tuple[str, ...] = ("incumbent", "base_stock")
     """Policies to evaluate, by name."""
-    initial_days: float = -1.0
-    """Starting on-hand in days of d̂ (negative = each unit starts at its policy's target)."""
 
 
 @dataclass(frozen=True)
@@ -226,9 +224,8 @@ def _coerce(hint: Any, value: Any, source: str, key: str) -> Any:
             raise InputError(source, "expected a list", column=key, value=value)
         args = typing.get_args(hint)
         inner = args[0]
-        if len(args) == 2 and args[1] is not Ellipsis:
-            if len(value) != 2:
-                raise InputError(source, "expected two values [low, high]", column=key, value=value)
+        if len(args) == 2 and args[1] is not Ellipsis and len(value) != 2:
+            raise InputError(source, "expected two values [low, high]", column=key, value=value)
         return tuple(_coerce(inner, v, source, key) for v in value)
     if origin in (typing.Union, types.UnionType):
         return value
