@@ -33,7 +33,7 @@ def test_unknown_key_lists_the_valid_keys():
 
 def test_wrong_type_names_key_and_value():
     with pytest.raises(InputError) as err:
-        load_config(None, ["split.holdout_days=\"many\""])
+        load_config(None, ['split.holdout_days="many"'])
     assert "split.holdout_days" in str(err.value) and "many" in str(err.value)
 
 
@@ -57,3 +57,27 @@ def test_config_round_trips_through_plain_dicts():
 
     again = tomllib.loads(tomli_w.dumps(flat))
     assert again == flat
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("policy.safety_days=[]", "policy.safety_days"),
+        ("policy.safety_days=[-5]", "policy.safety_days"),
+        ("units.lead_time=[]", "units.lead_time"),
+        ("units.review_period=[0]", "units.review_period"),
+        ("units.unit_cost=[5, 1]", "units.unit_cost"),
+        ("units.unit_cost=[0, 0]", "units.unit_cost"),
+        ("units.holding_rate=[-1, -0.5]", "units.holding_rate"),
+        ("synthetic.start=garbage", "synthetic.start"),
+        ("eval.policies=[]", "eval.policies"),
+        ("split.rate_floor=0", "split.rate_floor"),
+        ("split.warmup_days=-1", "split.warmup_days"),
+        ("policy.base_stock_history_days=0", "policy.base_stock_history_days"),
+        ("synthetic.units=0", "synthetic.units"),
+    ],
+)
+def test_out_of_range_values_are_refused_naming_the_key(override, key):
+    with pytest.raises(InputError) as err:
+        load_config(None, [override])
+    assert key in str(err.value)

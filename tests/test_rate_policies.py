@@ -38,10 +38,21 @@ def test_days_of_cover_adds_lead_time_review_period_and_safety():
 
 def test_demand_sum_quantile_on_a_known_series():
     demand = np.array([[1.0, 2.0, 3.0, 4.0, 5.0]])
+    active = np.ones_like(demand, dtype=bool)
     # two-day sums: 3, 5, 7, 9 -> median 6
-    assert demand_sum_quantile(demand, 2, 0.5).tolist() == [6.0]
+    assert demand_sum_quantile(demand, active, 2, 0.5).tolist() == [6.0]
     # short history is scaled up to the span
-    assert demand_sum_quantile(demand[:, :1], 3, 0.5).tolist() == [3.0]
+    assert demand_sum_quantile(demand[:, :1], active[:, :1], 3, 0.5).tolist() == [3.0]
+
+
+def test_demand_sum_quantile_ignores_days_before_launch():
+    demand = np.array([[0.0, 0.0, 0.0, 0.0, 4.0, 6.0, 4.0]])
+    active = np.array([[False] * 4 + [True] * 3])
+    # only the active two-day windows count: 10, 10
+    assert demand_sum_quantile(demand, active, 2, 0.5).tolist() == [10.0]
+    # too few active days for a window: mean active demand x span
+    assert demand_sum_quantile(demand, active, 4, 0.5).tolist() == [pytest.approx(56 / 3 * 1)]
+    assert np.isnan(demand_sum_quantile(demand, np.zeros_like(active), 2, 0.5)[0])
 
 
 def test_tuning_takes_the_smallest_setting_that_meets_the_target():
@@ -54,6 +65,7 @@ def test_tuning_takes_the_smallest_setting_that_meets_the_target():
 def test_demand_sum_quantile_rises_with_the_quantile(q):
     rng = np.random.default_rng(1)
     demand = rng.poisson(3.0, size=(5, 56)).astype(float)
-    lo = demand_sum_quantile(demand, 3, q)
-    hi = demand_sum_quantile(demand, 3, min(q + 0.05, 0.99))
+    active = np.ones_like(demand, dtype=bool)
+    lo = demand_sum_quantile(demand, active, 3, q)
+    hi = demand_sum_quantile(demand, active, 3, min(q + 0.05, 0.99))
     assert np.all(hi >= lo)

@@ -5,14 +5,15 @@ reviewing units' policy decisions ``v`` become order-up-to levels ``S_t = v · d
 kernel advances every unit one day (arrivals → order → demand → end-of-day on-hand). A policy
 sees only the history before ``t`` and the current position.
 
-Start: each unit begins at its policy's first decision in a steady position — on-hand
-``S − L·d̂`` and one day's ``d̂`` arriving on each of the next ``L`` days, so the inventory
-position equals ``S`` — because the data records no inventory (documented in
-``docs/evaluation.md``).
+Start: the data records no inventory, so every unit starts ``warmup`` days before the
+scored window in the steady position of a days-of-cover rule ``S = (L + R) · d̂`` (the same
+for every policy), and the policy then decides as usual through the warm-up days, so each
+policy reaches its own regime (and review-cycle position) before scoring begins.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -59,8 +60,15 @@ def review_days(params: SimParams, day0: int, days: int) -> np.ndarray:
     return (t - params.review_offset[:, None]) % params.review_period[:, None] == 0
 
 
-def steady_state(target: np.ndarray, d_hat: np.ndarray, lead_time: np.ndarray, slots: int) -> SimState:
-    """A position whose inventory position equals ``target``, with orders in flight.
+def steady_state(
+    target: np.ndarray, d_hat: np.ndarray, lead_time: np.ndarray, slots: int
+) -> SimState:
+    """The position of a unit that has ordered up to ``target`` every day at demand ``d̂``.
+
+    At the start of a day, before arrivals, such a unit holds the orders of the last ``L``
+    days in its pipeline (``d̂`` each) and ``S − (L + 1)·d̂`` on hand: yesterday it ordered up
+    to ``S`` and then sold ``d̂``. Where ``S < (L + 1)·d̂`` the flow is scaled down to
+    ``S / (L + 1)`` per day.
 
     Args:
         target: order-up-to level ``S``, units ``(batch, unit)``.
@@ -69,65 +77,68 @@ def steady_state(target: np.ndarray, d_hat: np.ndarray, lead_time: np.ndarray, s
         slots: pipeline length of the simulator state.
 
     Returns:
-        On-hand ``max(S − L·d̂, 0)`` and ``min(d̂, S/L)`` arriving on each of the next ``L`` days.
+        A state with inventory position ``S − flow`` (so the first review orders one day's flow).
     """
-    batch, units = target.shape
     lead = lead_time.astype(np.float64)
-    per_day = np.where(lead > 0, np.minimum(d_hat, target / np.maximum(lead, 1.0)), 0.0)
-    pipeline = np.zeros((batch, units, slots))
-    k = np.arange(slots)[None, :]
-    in_flight = (k < lead_time[:, None]).astype(np.float64)  # (unit, slots)
-    pipeline[:] = per_day[..., None] * in_flight[None]
-    on_hand = target - per_day * lead
-    return SimState(on_hand=np.maximum(on_hand, 0.0), pipeline=pipeline)
+    flow = np.minimum(d_hat, target / (lead + 1.0))  # (batch, unit)
+    in_flight = (np.arange(slots)[None, :] < lead_time[:, None]).astype(np.float64)
+    pipeline = flow[..., None] * in_flight[None]  # (batch, unit, slots)
+    on_hand = np.maximum(target - flow * (lead + 1.0), 0.0)
+    return SimState(on_hand=on_hand, pipeline=pipeline)
 
 
 def run_backtest(
-    panel: Panel, policy: Policy, d_hat: np.ndarray, start: int, stop: int
+    panel: Panel, policy: Policy, d_hat: np.ndarray, start: int, stop: int, warmup: int = 0
 ) -> BacktestResult:
-    """Walk ``policy`` over days ``[start, stop)`` of ``panel``.
+    """Walk ``policy`` over days ``[start − warmup, stop)`` of ``panel``; keep ``[start, stop)``.
 
     Args:
         panel: the whole panel (a policy only ever sees the days before its decision day).
         policy: the policy to replay.
         d_hat: reference rates for the whole panel, units/day ``(unit, day)``.
-        start, stop: the window, absolute day indices; ``start ≥ 1``.
+        start, stop: the scored window, absolute day indices.
+        warmup: days simulated (with the policy deciding) before ``start`` and not returned.
     """
     params = sim_params(panel)
     demand = np.where(panel.active, panel.demand, 0.0)
-    slots = pipeline_length(params.lead_time)
-    days = stop - start
-    review = review_days(params, start, days)
-    v = np.full((panel.n_units, days), np.nan)
-    traj = {k: np.zeros((panel.n_units, days)) for k in ("orders", "arrivals", "sales", "lost", "on_hand")}
-    state = None
-    for j, t in enumerate(range(start, stop)):
-        if state is None:
-            first = _decide(panel, policy, t, np.arange(panel.n_units), d_hat[:, t], None)
-            state = steady_state((first * d_hat[:, t])[None], d_hat[:, t], params.lead_time, slots)
+    first = start - warmup
+    if first < 1:
+        raise ValueError(f"the warm-up would start on day {first}; it needs history before it")
+    cover = (params.lead_time + params.review_period) * d_hat[:, first]
+    state = steady_state(
+        cover[None], d_hat[:, first], params.lead_time, pipeline_length(params.lead_time)
+    )
+    review = review_days(params, first, stop - first)
+    v = np.full((panel.n_units, stop - first), np.nan)
+    names = ("orders", "arrivals", "sales", "lost", "on_hand")
+    traj = {k: np.zeros((panel.n_units, stop - first)) for k in names}
+    for j, t in enumerate(range(first, stop)):
         due = np.flatnonzero(review[:, j])
         v[due, j] = _decide(panel, policy, t, due, d_hat[due, t], state)
         target = np.where(np.isnan(v[:, j]), 0.0, v[:, j]) * d_hat[:, t]
         step, state = simulate(demand[:, t : t + 1], target[None, :, None], state, params, day0=t)
         for name, arr in traj.items():
             arr[:, j] = getattr(step, name)[0, :, 0]
+    keep = slice(warmup, None)
     return BacktestResult(
-        policy.name, policy.oracle, start, stop, v, d_hat[:, start:stop].copy(), **traj
+        policy.name,
+        policy.oracle,
+        start,
+        stop,
+        v[:, keep],
+        d_hat[:, start:stop].copy(),
+        **{k: arr[:, keep] for k, arr in traj.items()},
     )
 
 
 def _decide(
-    panel: Panel, policy: Policy, t: int, units: np.ndarray, d_hat: np.ndarray,
-    state: SimState | None,
+    panel: Panel, policy: Policy, t: int, units: np.ndarray, d_hat: np.ndarray, state: SimState
 ) -> np.ndarray:
     """Ask the policy for the units reviewing on ``t``, given the state before ``t``'s arrivals."""
-    if state is None:
-        on_hand = np.zeros(len(units))
-        pipeline = np.zeros((len(units), 0))
-    else:
-        on_hand = state.on_hand[0, units] + state.pipeline[0, units, 0]
-        pipeline = state.pipeline[0, units, 1:]
-    ctx = DecisionContext(t, units, panel.take_days(0, t), d_hat, on_hand, pipeline)
+    on_hand = state.on_hand[0, units] + state.pipeline[0, units, 0]
+    pipeline = state.pipeline[0, units, 1:]
+    history = replace(panel.take_days(0, t), true_demand=None)
+    ctx = DecisionContext(t, units, history, d_hat, on_hand, pipeline)
     v = np.asarray(policy.decide(ctx), dtype=np.float64)
     if v.shape != units.shape or not np.all(np.isfinite(v)) or np.any(v < 0):
         raise ValueError(f"policy {policy.name} returned invalid inventory days on day {t}")

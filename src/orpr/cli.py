@@ -104,7 +104,9 @@ def evaluate_cmd(
         str | None, typer.Option("--policies", help="Comma-separated policy names.")
     ] = None,
     overrides: SetOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Run directory for metrics.json.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run directory for metrics.json.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Backtest policies on the held-out days; print the table and write metrics.json."""
@@ -148,7 +150,13 @@ def oracle_lost_sales(
         print_json(result.to_json())
         return
     s, r = result.capped_base_stock_levels
-    typer.echo(f"optimal cost per day        {result.optimal_cost:.4f}  (bound {result.bound:.1e}, "
-               f"{result.iterations} iterations, truncation delta {result.truncation_delta:.1e})")
-    typer.echo(f"best base-stock             {result.base_stock_cost:.4f}  (S = {result.base_stock_level})")
-    typer.echo(f"best capped base-stock      {result.capped_base_stock_cost:.4f}  (S = {s}, r = {r})")
+    typer.echo(
+        f"optimal cost per day        {result.optimal_cost:.4f}  (bound {result.bound:.1e}, "
+        f"{result.iterations} iterations, truncation delta {result.truncation_delta:.1e})"
+    )
+    typer.echo(
+        f"best base-stock             {result.base_stock_cost:.4f}  (S = {result.base_stock_level})"
+    )
+    typer.echo(
+        f"best capped base-stock      {result.capped_base_stock_cost:.4f}  (S = {s}, r = {r})"
+    )

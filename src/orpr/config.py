@@ -12,6 +12,7 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,8 @@ class SplitConfig:
     """Days of history behind the reference rate d̂ (mean latent demand), days."""
     rate_floor: float = 0.01
     """Floor of the reference rate d̂, units per day (keeps inventory days finite)."""
+    warmup_days: int = 14
+    """Days simulated before a scored window (policy deciding, not scored), days."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,130 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class LabelsConfig:
+    """Stage 1: rolling OR labels from candidate replay and the group knapsack (DESIGN §5)."""
+
+    v_max: float = 30.0
+    """Largest inventory-days candidate v, days (the grid is 0, v_step, …, v_max)."""
+    v_step: float = 0.5
+    """Spacing of the v grid, days."""
+    horizon_days: int = 0
+    """Replay horizon H, days (0 = each unit's L + 2R); never below horizon_min or L + 1."""
+    horizon_min: int = 7
+    """Shortest replay horizon H, days."""
+    group: str = "all"
+    """Knapsack decision group: all (every unit reviewing that day) | category (per top level)."""
+    alpha_mode: str = "given"
+    """α source: given (policy.alpha) | in_stock | turnover (bisection on α to reach target)."""
+    target: float = 0.95
+    """Calibration target: in-stock rate in (0, 1), or turnover days > 0."""
+    alpha_range: tuple[float, float] = (0.5, 0.999)
+    """Bracket of the α bisection, service fraction."""
+    calibration_steps: int = 8
+    """Bisection steps of the α calibration (each replays all labels), steps."""
+    lam_range: tuple[float, float] = (1e-4, 1e8)
+    """Bracket of the λ bisection, days (value-days of stock per value of lost demand)."""
+    lam_steps: int = 32
+    """Geometric bisection steps on λ (a lattice of 2^steps intervals), steps."""
+    milp_groups: int = 5
+    """Decision groups sampled for the exact MILP check (0 = no check), groups."""
+    milp_max_units: int = 40
+    """Largest MILP check: bigger groups are subsampled to this many units, units."""
+    milp_time_limit: float = 20.0
+    """HiGHS time limit per MILP check, seconds."""
+
+    @property
+    def grid(self) -> tuple[float, ...]:
+        """The candidate inventory days v, ascending, days."""
+        count = int(round(self.v_max / self.v_step)) + 1
+        return tuple(round(k * self.v_step, 10) for k in range(count))
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The foundation model's sizes (DESIGN §6) and where a trained one lives."""
+
+    window: int = 56
+    """W: days of sales history per state, days (a multiple of patch)."""
+    patch: int = 7
+    """Days per sales or calendar token, days."""
+    calendar_days: int = 14
+    """Days of known calendar (promo, discount, holiday) from the decision day, days."""
+    pipeline_slots: int = 8
+    """Pipeline slots in the position token (later orders are summed into the last), slots."""
+    hash_buckets: int = 1536
+    """Rows of the hashed category-level and location embedding table, rows."""
+    d_model: int = 128
+    """Token width, features."""
+    layers: int = 3
+    """Transformer blocks, count."""
+    heads: int = 4
+    """Attention heads, count."""
+    d_ff: int = 512
+    """Hidden width of each block's MLP, features."""
+    dropout: float = 0.0
+    """Encoder dropout rate, fraction."""
+    latent: int = 16
+    """Dims of the decision head's latent z, dims."""
+    decoder_hidden: int = 256
+    """Hidden width of the decision decoder (z, h) → logits, features."""
+    horizon: int = 14
+    """Forecast days of the sales head, days."""
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
+    """Quantile levels of the sales head, ascending, in (0, 1)."""
+    checkpoint: str = ""
+    """Directory of a trained model (model.safetensors + model.json) the pretrained policy loads."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The two training stages: demand pretraining, then the decision head on OR labels."""
+
+    threads: int = 1
+    """CPU threads torch may use (more than the idle cores slows torch many-fold), threads."""
+    batch_size: int = 256
+    """States per optimiser step, states."""
+    min_history: int = 14
+    """History a training state needs before its day t, days."""
+    val_days: int = 14
+    """Last days of the training period held out for validation and early stopping, days."""
+    val_samples: int = 4096
+    """States in each validation set (sampled once, seeded), states."""
+    demand_epochs: int = 6
+    """Epochs of demand pretraining (encoder + sales head, pinball loss), epochs."""
+    demand_samples: int = 32768
+    """Unit-days sampled afresh for each demand epoch, states."""
+    demand_lr: float = 1e-3
+    """AdamW learning rate of demand pretraining, per step."""
+    label_epochs: int = 6
+    """Epochs of decision-head training on OR labels, epochs."""
+    label_samples: int = 24576
+    """Labelled states sampled afresh for each label epoch, states."""
+    label_lr: float = 1e-3
+    """AdamW learning rate of the decision head, per step."""
+    frozen_epochs: int = 3
+    """Label epochs with the encoder frozen before it is unfrozen, epochs."""
+    unfreeze_lr_scale: float = 0.1
+    """Encoder learning rate as a fraction of label_lr once unfrozen (0 = stays frozen), ratio."""
+    beta_vae: float = 0.01
+    """Weight of KL(q(z|h) ‖ N(0, I)) in the label loss, per nat."""
+    smoothing: float = 0.1
+    """Label mass spread onto the ±1 neighbouring grid bins, fraction."""
+    weight_decay: float = 0.01
+    """AdamW weight decay, per step ÷ learning rate."""
+    grad_clip: float = 1.0
+    """Gradient norm clip, L2 norm."""
+    patience: int = 2
+    """Epochs without validation improvement before a stage stops early, epochs."""
+    heldout_samples: int = 20000
+    """Held-out states (seeded sample) the WAPE and the label accuracy are measured on, states."""
+    checkpoint_every: int = 200
+    """Optimiser steps between training-state checkpoints, steps."""
+    max_steps: int = 0
+    """Stop (resumably) once this many optimiser steps are done in all (0 = no limit), steps."""
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole run's configuration."""
 
@@ -129,6 +256,9 @@ class Config:
     split: SplitConfig = field(default_factory=SplitConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    pretrain: TrainConfig = field(default_factory=TrainConfig)
 
 
 def load_config(
@@ -242,22 +372,60 @@ def _coerce(hint: Any, value: Any, source: str, key: str) -> Any:
 
 def _check(cfg: Config, source: str) -> None:
     """Range checks that a type alone cannot express."""
-    if cfg.data.format not in FORMATS:
-        raise InputError(
-            source, f"unknown format; valid: {', '.join(FORMATS)}", column="data.format",
-            value=cfg.data.format,
-        )
-    if cfg.data.latent not in ("hourly_profile", "sales"):
-        raise InputError(source, "valid: hourly_profile, sales", column="data.latent",
-                         value=cfg.data.latent)
-    if not 0.0 < cfg.policy.alpha < 1.0:
-        raise InputError(source, "must lie in (0, 1)", column="policy.alpha",
-                         value=cfg.policy.alpha)
-    if not 0.0 < cfg.policy.base_stock_quantile < 1.0:
-        raise InputError(source, "must lie in (0, 1)", column="policy.base_stock_quantile",
-                         value=cfg.policy.base_stock_quantile)
-    if min(cfg.units.lead_time) < 0 or min(cfg.units.review_period) < 1:
-        raise InputError(source, "lead times must be ≥ 0 and review periods ≥ 1",
-                         column="units")
-    if cfg.split.holdout_days < 1 or cfg.split.history_days < 1:
-        raise InputError(source, "must be ≥ 1", column="split")
+    _one_of(source, "data.format", cfg.data.format, FORMATS)
+    _one_of(source, "data.latent", cfg.data.latent, ("hourly_profile", "sales"))
+    _within(source, "policy.alpha", cfg.policy.alpha, 0.0, 1.0)
+    _within(source, "policy.base_stock_quantile", cfg.policy.base_stock_quantile, 0.0, 1.0)
+    _grid(source, "units.lead_time", cfg.units.lead_time, low=0)
+    _grid(source, "units.review_period", cfg.units.review_period, low=1)
+    _grid(source, "policy.safety_days", cfg.policy.safety_days, low=0)
+    _range(source, "units.unit_cost", cfg.units.unit_cost, positive=True)
+    _range(source, "units.holding_rate", cfg.units.holding_rate)
+    _range(source, "units.penalty_ratio", cfg.units.penalty_ratio)
+    for key, value in (
+        ("split.holdout_days", cfg.split.holdout_days),
+        ("split.history_days", cfg.split.history_days),
+        ("policy.base_stock_history_days", cfg.policy.base_stock_history_days),
+        ("synthetic.units", cfg.synthetic.units),
+        ("synthetic.days", cfg.synthetic.days),
+    ):
+        if value < 1:
+            raise InputError(source, "must be ≥ 1", column=key, value=value)
+    if cfg.split.warmup_days < 0:
+        raise InputError(source, "must be ≥ 0", column="split.warmup_days",
+                         value=cfg.split.warmup_days)
+    if not cfg.split.rate_floor > 0:
+        raise InputError(source, "must be > 0", column="split.rate_floor",
+                         value=cfg.split.rate_floor)
+    if not cfg.eval.policies:
+        raise InputError(source, "name at least one policy", column="eval.policies")
+    try:
+        date.fromisoformat(cfg.synthetic.start)
+    except ValueError:
+        raise InputError(source, "expected a date YYYY-MM-DD", column="synthetic.start",
+                         value=cfg.synthetic.start) from None
+
+
+def _one_of(source: str, key: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise InputError(source, f"valid: {', '.join(valid)}", column=key, value=value)
+
+
+def _within(source: str, key: str, value: float, low: float, high: float) -> None:
+    if not low < value < high:
+        raise InputError(source, f"must lie in ({low:g}, {high:g})", column=key, value=value)
+
+
+def _grid(source: str, key: str, values: tuple[float, ...], low: float) -> None:
+    if not values:
+        raise InputError(source, "must list at least one value", column=key)
+    if min(values) < low:
+        raise InputError(source, f"values must be ≥ {low:g}", column=key, value=list(values))
+
+
+def _range(source: str, key: str, pair: tuple[float, float], positive: bool = False) -> None:
+    low, high = pair
+    if low > high or low < 0 or (positive and low <= 0):
+        need = "0 < low ≤ high" if positive else "0 ≤ low ≤ high"
+        raise InputError(source, f"expected [low, high] with {need}", column=key,
+                         value=list(pair))

@@ -17,12 +17,13 @@ from orpr.config import Config
 from orpr.errors import InputError
 from orpr.metrics import Metrics, summarize, window_totals
 from orpr.panel import Panel
-from orpr.policies import BaseStock, Policy
+from orpr.policies import BaseStock, Incumbent, Policy
 from orpr.rate import reference_rates
 from orpr.segments import abc_xyz
 from orpr.tuning import fit_incumbent
 
 BASELINES = ("incumbent", "base_stock")
+POLICIES = (*BASELINES, "or_hindsight", "pretrained")
 
 
 class Split(NamedTuple):
@@ -56,11 +57,13 @@ class Evaluation(NamedTuple):
 
 def time_split(panel: Panel, cfg: Config) -> Split:
     """The split for ``panel``; an InputError if it is too short for the configured windows."""
-    need = cfg.split.history_days + cfg.split.holdout_days + 7
+    need = cfg.split.history_days + cfg.split.warmup_days + 7 + cfg.split.holdout_days
     if panel.n_days < need:
         raise InputError(
-            panel.source, f"too few days: need at least {need} (history + 7 training + held-out)",
-            column="date", value=panel.n_days,
+            panel.source,
+            f"too few days: need at least {need} (history + warm-up + 7 training + held-out)",
+            column="date",
+            value=panel.n_days,
         )
     return Split(cfg.split.history_days, panel.n_days - cfg.split.holdout_days, panel.n_days)
 
@@ -69,23 +72,43 @@ def build_policy(name: str, panel: Panel, d_hat: np.ndarray, split: Split, cfg: 
     """A named policy, fitted on the training period."""
     if name == "incumbent":
         return fit_incumbent(
-            panel, d_hat, split.train_start, split.holdout_start, cfg.policy.alpha,
+            panel,
+            d_hat,
+            split.train_start,
+            split.holdout_start,
+            cfg.policy.alpha,
             cfg.policy.safety_days,
+            cfg.split.warmup_days,
         )
     if name == "base_stock":
         return BaseStock(cfg.policy.base_stock_quantile, cfg.policy.base_stock_history_days)
-    raise InputError("--policies", f"unknown policy; valid: {', '.join(BASELINES)}", value=name)
+    if name == "or_hindsight":  # the OR labels as a policy: an oracle that reads the future
+        from orpr.labels.hindsight import hindsight_oracle
+
+        return hindsight_oracle(panel, d_hat, (split.train_start, split.holdout_start), cfg)
+    if name == "pretrained":
+        from orpr.pretrained_policy import load_policy
+
+        return load_policy(cfg.model.checkpoint, panel)
+    raise InputError("--policies", f"unknown policy; valid: {', '.join(POLICIES)}", value=name)
 
 
 def evaluate(panel: Panel, cfg: Config, policies: tuple[str, ...] | None = None) -> Evaluation:
     """Fit, backtest and score the named policies (default: ``cfg.eval.policies``)."""
-    names = tuple(policies or cfg.eval.policies)
+    names = tuple(dict.fromkeys(policies or cfg.eval.policies))  # unique, in order
+    if not names:
+        raise InputError("--policies", "name at least one policy")
     split = time_split(panel, cfg)
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor)
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
     built = [build_policy(name, panel, d_hat, split, cfg) for name in names]
     train = panel.take_days(0, split.holdout_start)
     segments = abc_xyz(train.demand, train.active, panel.units.unit_cost)
-    results = [run_backtest(panel, p, d_hat, split.holdout_start, split.stop) for p in built]
+    warmup = cfg.split.warmup_days
+    results = [
+        run_backtest(panel, p, d_hat, split.holdout_start, split.stop, warmup) for p in built
+    ]
     reports = [score(panel, r, segments) for r in results]
     meta = {
         "source": panel.source,
@@ -94,9 +117,21 @@ def evaluate(panel: Panel, cfg: Config, policies: tuple[str, ...] | None = None)
         "holdout_start": str(panel.dates[split.holdout_start]),
         "holdout_days": split.stop - split.holdout_start,
         "alpha": cfg.policy.alpha,
+        "warmup_days": warmup,
         "parameters": dict(panel.units.sources),
+        "tuning": {p.name: tuning_meta(p) for p in built if isinstance(p, Incumbent)},
     }
     return Evaluation(reports, results, segments, split, meta)
+
+
+def tuning_meta(policy: Incumbent) -> dict[str, Any]:
+    """The incumbent's tuned safety days and training fill rate, per category."""
+    return {
+        str(c): {"safety_days": float(sd), "training_fill_rate": float(f)}
+        for c, sd, f in zip(
+            policy.categories, policy.category_safety, policy.category_fill, strict=True
+        )
+    }
 
 
 def score(panel: Panel, result: BacktestResult, segments: np.ndarray) -> PolicyReport:
@@ -107,8 +142,13 @@ def score(panel: Panel, result: BacktestResult, segments: np.ndarray) -> PolicyR
 
     def totals(mask: np.ndarray):
         return window_totals(
-            result.on_hand, result.sales, result.lost, u.unit_cost, u.holding_rate,
-            u.lost_penalty, mask,
+            result.on_hand,
+            result.sales,
+            result.lost,
+            u.unit_cost,
+            u.holding_rate,
+            u.lost_penalty,
+            mask,
         )
 
     overall = totals(active)
@@ -132,4 +172,6 @@ def metrics_json(ev: Evaluation) -> dict[str, Any]:
 
 def _clean(m: Metrics) -> dict[str, Any]:
     """Metrics as JSON-safe plain values (non-finite → None)."""
-    return {k: (v if isinstance(v, int) or np.isfinite(v) else None) for k, v in m._asdict().items()}
+    return {
+        k: (v if isinstance(v, int) or np.isfinite(v) else None) for k, v in m._asdict().items()
+    }

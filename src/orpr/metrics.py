@@ -6,9 +6,10 @@ per unit-day), ``p`` penalty per lost unit, ``d_t`` latent demand.
 - ``turnover_days`` = Σ c·I_t / Σ c·sales_t
 - ``in_stock_rate`` = share of unit-days whose available stock (start-of-day on-hand after
   arrivals) is positive and covers the day's demand
-- ``fill_rate`` = Σ sales / Σ demand (value-weighted across units)
+- ``fill_rate`` = Σ c·sales / Σ c·demand (value-weighted across units, like α)
 - ``holding_cost`` = Σ h·c·I_t, ``lost_sales_cost`` = Σ p·lost_t, ``total_cost`` their sum
-- ``inventory_value`` = average Σ c·I_t per day
+- ``inventory_value`` = Σ c·I_t per scored day (unit-days ÷ units scored), i.e. the average
+  value on hand on a day
 
 Per-unit sums (``WindowTotals``) are kept so that any subset of units (an ABC–XYZ
 segment) or of days (promotion days) is scored with the same ratios.
@@ -44,7 +45,6 @@ class WindowTotals(NamedTuple):
     lost_sales_cost: np.ndarray
     in_stock_days: np.ndarray
     days: np.ndarray
-    n_days: int
 
 
 def turnover_days(inventory_value: float, sales_value: float) -> float:
@@ -64,7 +64,9 @@ def in_stock(available: np.ndarray, demand: np.ndarray) -> np.ndarray:
     return (available > 0) & (available >= demand)
 
 
-def holding_cost(on_hand: np.ndarray, unit_cost: np.ndarray, holding_rate: np.ndarray) -> np.ndarray:
+def holding_cost(
+    on_hand: np.ndarray, unit_cost: np.ndarray, holding_rate: np.ndarray
+) -> np.ndarray:
     """``h · c · I_t`` per unit-day; ``on_hand (unit, day)``, ``unit_cost, holding_rate (unit,)``."""
     return on_hand * (unit_cost * holding_rate)[:, None]
 
@@ -104,13 +106,12 @@ def window_totals(
         lost_sales_cost=(lost_sales_cost(lost, lost_penalty) * m).sum(axis=1),
         in_stock_days=(in_stock(available, demand) & mask).sum(axis=1),
         days=mask.sum(axis=1),
-        n_days=on_hand.shape[1],
     )
 
 
 def summarize(totals: WindowTotals, select: np.ndarray | None = None) -> Metrics:
     """The KPIs of the selected units (bool or index ``(unit,)``; all units if ``None``)."""
-    t = totals if select is None else WindowTotals(*(a[select] for a in totals[:-1]), totals.n_days)
+    t = totals if select is None else WindowTotals(*(a[select] for a in totals))
     inventory = float(t.inventory_value.sum())
     holding = float(t.holding_cost.sum())
     lost = float(t.lost_sales_cost.sum())
@@ -122,6 +123,6 @@ def summarize(totals: WindowTotals, select: np.ndarray | None = None) -> Metrics
         holding_cost=holding,
         lost_sales_cost=lost,
         total_cost=holding + lost,
-        inventory_value=inventory / t.n_days if t.n_days else 0.0,
+        inventory_value=inventory * (t.days > 0).sum() / days if days else 0.0,
         unit_days=days,
     )

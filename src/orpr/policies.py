@@ -17,7 +17,7 @@ Baselines (DESIGN §9):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -56,7 +56,9 @@ class Policy(Protocol):
         ...
 
 
-def days_of_cover(lead_time: np.ndarray, review_period: np.ndarray, safety: np.ndarray) -> np.ndarray:
+def days_of_cover(
+    lead_time: np.ndarray, review_period: np.ndarray, safety: np.ndarray
+) -> np.ndarray:
     """The incumbent's rule ``v = L + R + safety``, inventory days ``(n,)``."""
     return lead_time + review_period + safety
 
@@ -67,9 +69,15 @@ class Incumbent:
 
     Attributes:
         safety: safety days per unit ``(unit,)`` (tuned per category; see ``orpr.tuning``).
+        categories: the top-level categories tuned, ``(k,)`` (empty if set by hand).
+        category_safety: the safety days chosen per category ``(k,)``.
+        category_fill: the training-period value fill rate reached per category ``(k,)``.
     """
 
     safety: np.ndarray
+    categories: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=str))
+    category_safety: np.ndarray = field(default_factory=lambda: np.empty(0))
+    category_fill: np.ndarray = field(default_factory=lambda: np.empty(0))
     name: str = "incumbent"
     oracle: bool = False
 
@@ -80,25 +88,38 @@ class Incumbent:
         ).astype(np.float64)
 
 
-def demand_sum_quantile(demand: np.ndarray, span: int, q: float) -> np.ndarray:
-    """``q``-quantile of the sums of ``span`` consecutive days of demand, per row.
+def demand_sum_quantile(demand: np.ndarray, active: np.ndarray, span: int, q: float) -> np.ndarray:
+    """``q``-quantile of the sums of ``span`` consecutive active days of demand, per row.
 
     Args:
         demand: recent demand, units ``(n, day)``.
+        active: the unit was listed that day, bool ``(n, day)``; windows touching an inactive
+            day (before launch) are left out.
         span: days per sum (``L + R``), ≥ 1.
         q: quantile in (0, 1).
 
     Returns:
-        Units ``(n,)``; with fewer days than ``span``, the total scaled up to ``span`` days.
+        Units ``(n,)``; a row with no fully active window gets its mean active-day demand ×
+        ``span`` (NaN with no active day at all, for the caller to replace).
     """
     n, days = demand.shape
-    if days == 0:
-        return np.zeros(n)
+    d = np.where(active, demand, 0.0)
+    mean = d.sum(axis=1) / np.where(active.any(axis=1), active.sum(axis=1), np.nan)
     if days < span:
-        return demand.sum(axis=1) * span / days
-    csum = np.concatenate([np.zeros((n, 1)), np.cumsum(demand, axis=1)], axis=1)
-    sums = csum[:, span:] - csum[:, :-span]
-    return np.quantile(sums, q, axis=1)
+        return mean * span
+    sums = _window_sums(d, span)  # (n, days - span + 1)
+    full = _window_sums(active.astype(np.float64), span) == span
+    out = mean * span
+    rows = full.any(axis=1)
+    if rows.any():
+        out[rows] = np.nanquantile(np.where(full[rows], sums[rows], np.nan), q, axis=1)
+    return out
+
+
+def _window_sums(x: np.ndarray, span: int) -> np.ndarray:
+    """Sums of ``span`` consecutive days, ``(n, days − span + 1)``."""
+    csum = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x, axis=1)], axis=1)
+    return csum[:, span:] - csum[:, :-span]
 
 
 @dataclass(frozen=True)
@@ -119,10 +140,11 @@ class BaseStock:
         hist = ctx.history
         lo = max(0, hist.n_days - self.history_days)
         rows = ctx.units
-        demand = np.where(hist.active[rows, lo:], hist.demand[rows, lo:], 0.0)
-        span = hist.units.lead_time[ctx.units] + hist.units.review_period[ctx.units]
-        level = np.zeros(len(ctx.units))
+        demand, active = hist.demand[rows, lo:], hist.active[rows, lo:]
+        span = hist.units.lead_time[rows] + hist.units.review_period[rows]
+        level = np.zeros(len(rows))
         for k in np.unique(span):
             same = span == k
-            level[same] = demand_sum_quantile(demand[same], int(k), self.quantile)
-        return level / ctx.d_hat
+            level[same] = demand_sum_quantile(demand[same], active[same], int(k), self.quantile)
+        # no active day in the window yet: hold L + R days of d̂
+        return np.where(np.isnan(level), span, level / ctx.d_hat)

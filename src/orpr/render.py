@@ -35,7 +35,9 @@ def render_evaluation(ev: Evaluation, console: Console | None = None) -> None:
         f"{meta['units']:,} units · α = {meta['alpha']}"
     )
     console.print(_table(title, [(_label(r.name, r.oracle), r.overall) for r in ev.reports]))
-    console.print(_table("Promotion days", [(_label(r.name, r.oracle), r.promo) for r in ev.reports]))
+    console.print(
+        _table("Promotion days", [(_label(r.name, r.oracle), r.promo) for r in ev.reports])
+    )
     seg = Table(title="By ABC–XYZ segment (in-stock rate · holding cost)")
     seg.add_column("segment", no_wrap=True)
     seg.add_column("units", justify="right")
@@ -43,7 +45,10 @@ def render_evaluation(ev: Evaluation, console: Console | None = None) -> None:
         seg.add_column(_label(r.name, r.oracle), justify="right")
     for s in sorted(ev.reports[0].segments):
         n = int((ev.segments == s).sum())
-        cells = [f"{r.segments[s].in_stock_rate:.1%} · {r.segments[s].holding_cost:,.0f}" for r in ev.reports]
+        cells = [
+            f"{r.segments[s].in_stock_rate:.1%} · {r.segments[s].holding_cost:,.0f}"
+            for r in ev.reports
+        ]
         seg.add_row(s, f"{n:,}", *cells)
     console.print(seg)
 

@@ -35,7 +35,9 @@ def abc_class(value: np.ndarray, shares: tuple[float, float] = ABC_SHARES) -> np
     return out
 
 
-def xyz_class(demand: np.ndarray, active: np.ndarray, cv: tuple[float, float] = XYZ_CV) -> np.ndarray:
+def xyz_class(
+    demand: np.ndarray, active: np.ndarray, cv: tuple[float, float] = XYZ_CV
+) -> np.ndarray:
     """XYZ class per unit from daily demand ``(unit, day)`` over active days; str ``(unit,)``."""
     n = active.sum(axis=1)
     d = np.where(active, demand, 0.0)
@@ -46,9 +48,7 @@ def xyz_class(demand: np.ndarray, active: np.ndarray, cv: tuple[float, float] = 
     return np.where(coef <= cv[0], "X", np.where(coef <= cv[1], "Y", "Z"))
 
 
-def abc_xyz(
-    demand: np.ndarray, active: np.ndarray, unit_cost: np.ndarray
-) -> np.ndarray:
+def abc_xyz(demand: np.ndarray, active: np.ndarray, unit_cost: np.ndarray) -> np.ndarray:
     """Combined segment per unit, e.g. ``"AX"``, from training-period demand ``(unit, day)``."""
     value = (np.where(active, demand, 0.0) * unit_cost[:, None]).sum(axis=1)
     return np.char.add(abc_class(value), xyz_class(demand, active))

@@ -17,15 +17,24 @@ from orpr.sim import pipeline_length, simulate_totals
 
 
 def simulate_inventory_days(
-    panel: Panel, inventory_days: np.ndarray, d_hat: np.ndarray, start: int, stop: int
+    panel: Panel,
+    inventory_days: np.ndarray,
+    d_hat: np.ndarray,
+    start: int,
+    stop: int,
+    warmup: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Replay constant-rule decisions for a batch of settings over ``[start, stop)``.
+
+    Every unit starts in the days-of-cover steady position (as in ``backtest``); the first
+    ``warmup`` days are simulated but not summed.
 
     Args:
         panel: the panel (its latent demand is replayed).
         inventory_days: ``v`` per setting and unit, ``(batch, unit)``, held over the window.
         d_hat: reference rates, units/day ``(unit, day)`` for the whole panel.
-        start, stop: the window, absolute day indices.
+        start, stop: the simulated days, absolute day indices.
+        warmup: leading days left out of the sums.
 
     Returns:
         ``(stock, lost)``: sums of end-of-day on-hand and of lost units, ``(batch, unit)``.
@@ -33,18 +42,26 @@ def simulate_inventory_days(
     params = sim_params(panel)
     demand = np.ascontiguousarray(np.where(panel.active, panel.demand, 0.0)[:, start:stop])
     rate = d_hat[:, start:stop]
-    target = inventory_days[:, :, None] * rate[None]
-    state = steady_state(target[:, :, 0], rate[:, 0], params.lead_time, pipeline_length(params.lead_time))
+    target = inventory_days[:, :, None] * rate[None]  # (batch, unit, day)
+    cover = (params.lead_time + params.review_period) * rate[:, 0]
+    state = steady_state(
+        np.broadcast_to(cover, inventory_days.shape),
+        rate[:, 0],
+        params.lead_time,
+        pipeline_length(params.lead_time),
+    )
     n = panel.n_units
-    window = (np.zeros(n, dtype=np.int64), np.full(n, stop - start, dtype=np.int64))
+    window = (np.full(n, warmup, dtype=np.int64), np.full(n, stop - start, dtype=np.int64))
     return simulate_totals(demand, target, state, params, *window, day0=start)
 
 
-def category_fill_rates(lost: np.ndarray, panel: Panel, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-    """Value fill rate per setting and category.
+def category_fill_rates(
+    lost: np.ndarray, panel: Panel, start: int, stop: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Value fill rate per setting and category over the days ``[start, stop)``.
 
     Args:
-        lost: lost units per setting and unit ``(batch, unit)``.
+        lost: lost units per setting and unit over those days ``(batch, unit)``.
 
     Returns:
         ``(categories (k,), fill (batch, k))``.
@@ -74,16 +91,25 @@ def smallest_meeting(fill: np.ndarray, grid: np.ndarray, alpha: float) -> np.nda
 
 
 def fit_incumbent(
-    panel: Panel, d_hat: np.ndarray, start: int, stop: int, alpha: float,
+    panel: Panel,
+    d_hat: np.ndarray,
+    start: int,
+    stop: int,
+    alpha: float,
     safety_grid: tuple[float, ...],
+    warmup: int = 0,
 ) -> Incumbent:
-    """Tune the incumbent's safety days per category on the days ``[start, stop)``."""
+    """Tune the incumbent's safety days per category, scored on ``[start + warmup, stop)``."""
     grid = np.sort(np.asarray(safety_grid, dtype=np.float64))
     u = panel.units
     v = days_of_cover(u.lead_time[None], u.review_period[None], grid[:, None]).astype(np.float64)
-    _, lost = simulate_inventory_days(panel, v, d_hat, start, stop)
-    names, fill = category_fill_rates(lost, panel, start, stop)
+    _, lost = simulate_inventory_days(panel, v, d_hat, start, stop, warmup)
+    names, fill = category_fill_rates(lost, panel, start + warmup, stop)
     chosen = smallest_meeting(fill, grid, alpha)
     safety = chosen[np.searchsorted(names, u.category)]
-    return Incumbent(safety=safety)
-
+    return Incumbent(
+        safety=safety,
+        categories=names,
+        category_safety=chosen,
+        category_fill=fill[np.searchsorted(grid, chosen), np.arange(len(names))],
+    )
