@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orpr.config import Config, UnitRulesConfig
-from orpr.data import canonical
+from orpr.config import Config, UnitRulesConfig, load_config
+from orpr.data import FRN_COLUMNS, canonical, infer_format, load_panel
 from orpr.data.unit_rules import assign_parameters
 from orpr.errors import InputError
 
@@ -133,7 +133,7 @@ def test_seeded_rules_give_the_same_parameters_every_time(good_daily):
 
 
 def test_rule_offsets_stay_below_a_review_period_from_data(good_daily):
-    table = pl.DataFrame({"unit_id": ["A1", "B2", "C3"], "review_period": [7, 3, 14]})
+    table = pl.DataFrame({"unit_id": ["A1", "B2", "C3"], "review_period": [7, 3, 6]})
     units = densify(good_daily, table).units
     assert units.sources["review_period"] == "data"
     assert units.sources["review_offset"] == RULES_SOURCE
@@ -226,3 +226,157 @@ def test_densify_matches_a_plain_python_reference(spans, seed):
     assert panel.units.unit_id.tolist() == ids
     assert panel.dates[0] == np.datetime64(start + dt.timedelta(days=first))
     assert np.array_equal(panel.sales, sales) and np.array_equal(panel.active, active)
+
+
+def random_daily(seed: int, days: int = 40) -> pl.DataFrame:
+    """Four units × ``days`` days from 2024-03-01 with stockouts, prices and promotions."""
+    rng = np.random.default_rng(seed)
+    n = 4 * days
+    return pl.DataFrame(
+        {
+            "unit_id": np.repeat(["u1", "u2", "u3", "u4"], days),
+            "date": np.tile(np.datetime64("2024-03-01") + np.arange(days), 4),
+            "sales": rng.poisson(5.0, n).astype(float),
+            "stockout_fraction": np.where(rng.random(n) < 0.3, rng.random(n), 0.0),
+            "price": rng.choice([2.0, 2.5, 3.0], n),
+            "promo": (rng.random(n) < 0.2).astype(int),
+        }
+    ).with_columns(pl.col("date").cast(pl.Date))
+
+
+def test_held_out_days_change_nothing_before_them(tmp_path):
+    """End to end through ``load_panel``: the last 10 of 40 days redrawn, higher prices."""
+    base, redrawn = random_daily(1), random_daily(2).with_columns(pl.col("price") * 2)
+    held_out = pl.col("date") >= dt.date(2024, 3, 31)
+    changed = pl.concat([base.filter(~held_out), redrawn.filter(held_out)])
+    cfg = load_config(None, ["split.holdout_days=10", "data.format='canonical'"])
+    a, b = (
+        load_panel(cfg, _write(frame, tmp_path / f"{name}.parquet"))
+        for name, frame in (("base", base), ("changed", changed))
+    )
+    assert not np.array_equal(a.sales[:, 30:], b.sales[:, 30:])
+    for name in ("demand", "in_stock_share", "discount", "sales", "promo"):
+        np.testing.assert_array_equal(getattr(a, name)[:, :30], getattr(b, name)[:, :30])
+    assert np.all(b.discount <= 1.0)
+
+
+def _write(frame: pl.DataFrame, path) -> str:
+    frame.write_parquet(path)
+    return str(path)
+
+
+def test_discount_from_price_divides_by_the_training_periods_highest_price(good_daily):
+    """C3's 7 days, the last 2 held out: a held-out price above the training ones is full."""
+    prices = [1.0] * 10 + [4.0, 2.0, 4.0, 3.0, 1.0, 8.0, 2.0]
+    cfg = dataclasses.replace(Config(), split=dataclasses.replace(Config().split, holdout_days=2))
+    daily = good_daily.drop("discount").with_columns(price=pl.Series(prices))
+    panel = densify(daily, cfg=cfg)
+    assert panel.discount[2].tolist() == [1.0, 0.5, 1.0, 0.75, 0.25, 1.0, 0.25]
+
+
+UNIT_BOUNDS = {
+    "lead time above the panel's days": ("lead_time", "8", "lead_time above the panel's 7 days"),
+    "huge lead time": ("lead_time", "1e9", "lead_time above the panel's 7 days"),
+    "lead time past int64": ("lead_time", "1e30", "lead_time above the panel's 7 days"),
+    "review period past int64": (
+        "review_period",
+        "1e30",
+        "review_period above the panel's 7 days",
+    ),
+    "fractional review offset": ("review_offset", "0.5", "review_offset is not a whole number"),
+    "review offset at R": ("review_offset", "3", "review_offset not below review_period"),
+    "huge review offset": ("review_offset", "1e30", "review_offset not below review_period"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNIT_BOUNDS), ids=list(UNIT_BOUNDS))
+def test_unit_parameters_beyond_the_panel_are_refused_by_unit_column_and_value(good_daily, case):
+    column, value, problem = UNIT_BOUNDS[case]
+    columns = {"lead_time": ["1", "7", "0"], "review_period": ["3"] * 3, "review_offset": ["0"] * 3}
+    columns[column][1] = value
+    table = pl.DataFrame({"unit_id": ["A1", "B2", "C3"], **columns})
+    with pytest.raises(InputError) as err:
+        densify(good_daily, table)
+    assert (err.value.column, err.value.where) == (column, "row 2 (unit B2)")
+    assert err.value.value == float(value) and err.value.problem == problem
+
+
+def test_a_lead_time_of_the_panels_length_is_accepted(good_daily):
+    table = pl.DataFrame({"unit_id": ["A1", "B2", "C3"], "lead_time": [7, 0, 1]})
+    assert densify(good_daily, table).units.lead_time.tolist() == [7, 0, 1]
+
+
+def test_a_far_off_unit_that_stretches_the_date_grid_is_named(good_daily):
+    stray = pl.DataFrame({"unit_id": ["Z9", "Z9"], "date": ["2009-03-02", "2009-03-03"]})
+    daily = pl.concat(
+        [good_daily.select("unit_id", "date", "sales"), stray.with_columns(sales=pl.lit(1.0))]
+    )
+    with pytest.raises(InputError) as err:
+        canonical.validate(daily, None, "t.csv")
+    assert (err.value.file, err.value.column, err.value.where) == ("t.csv", "date", "unit Z9")
+    assert err.value.value == "2009-03-02" and "date grid would span" in err.value.problem
+
+
+def test_a_long_grid_is_fine_when_some_unit_spans_a_quarter_of_it():
+    long = [("L", dt.date(2010, 1, 1) + dt.timedelta(days=i), 1.0) for i in range(1000)]
+    late = [("S", dt.date(2013, 12, 1) + dt.timedelta(days=i), 1.0) for i in range(3)]
+    daily = pl.DataFrame(long + late, schema=["unit_id", "date", "sales"], orient="row")
+    canonical.validate(daily, None, "t.parquet")  # grid 1,432 days… under the floor
+    far = [("S", dt.date(2022, 12, 1) + dt.timedelta(days=i), 1.0) for i in range(3)]
+    daily = pl.DataFrame(long + far, schema=["unit_id", "date", "sales"], orient="row")
+    with pytest.raises(InputError, match="unit S, value '2022-12-03'"):
+        canonical.validate(daily, None, "t.parquet")  # 4,720 days: over 4 × 1,000 and 3,660
+
+
+@pytest.mark.parametrize("dtype", [pl.Categorical, "enum"])
+def test_a_categorical_or_enum_date_column_parses(tmp_path, good_daily, dtype):
+    if dtype == "enum":
+        dtype = pl.Enum(sorted(good_daily["date"].unique()))
+    good_daily.with_columns(pl.col("date").cast(dtype)).write_parquet(tmp_path / "d.parquet")
+    daily, _ = canonical.read_tables(tmp_path / "d.parquet")
+    panel = densify(daily)
+    assert str(panel.dates[0]) == "2024-01-01" and panel.n_days == 7
+
+
+def test_a_csv_header_with_a_column_twice_is_refused(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("unit_id,date,sales,sales\nA,2024-01-01,1,2\n")
+    with pytest.raises(InputError) as err:
+        canonical.read_tables(path)
+    assert (err.value.problem, err.value.column) == ("duplicate column", "sales")
+
+
+def test_infer_format_reads_what_a_path_holds(tmp_path, good_daily):
+    m5_folder = tmp_path / "m5"
+    m5_folder.mkdir()
+    (m5_folder / "calendar.csv").write_text("d,date\n")
+    (m5_folder / "sales_train_validation.csv").write_text("id\n")
+    frn_like = pl.DataFrame({c: [1] for c in (*FRN_COLUMNS, "city_id")})
+    frn_like.write_parquet(tmp_path / "frn.parquet")
+    frn_like.write_parquet(tmp_path / "frn_no_suffix")
+    good_daily.write_parquet(tmp_path / "daily.parquet")
+    good_daily.write_csv(tmp_path / "daily.csv")
+    (tmp_path / "junk.parquet").write_bytes(b"not parquet")
+    assert infer_format(m5_folder) == "m5"
+    assert infer_format(tmp_path / "frn.parquet") == "frn"
+    assert infer_format(tmp_path / "frn_no_suffix") == "frn"
+    for name in ("daily.parquet", "daily.csv", "junk.parquet", "."):
+        assert infer_format(tmp_path / name) == "canonical", name
+    (m5_folder / "calendar.csv").unlink()
+    assert infer_format(m5_folder) == "canonical"
+
+
+def test_infer_format_names_a_missing_path(tmp_path):
+    with pytest.raises(InputError) as err:
+        infer_format(tmp_path / "nowhere.parquet")
+    assert err.value.file == str(tmp_path / "nowhere.parquet")
+    assert err.value.problem == "file not found"
+
+
+def test_synthetic_data_with_a_path_is_refused(tmp_path, good_daily):
+    good_daily.write_csv(tmp_path / "d.csv")
+    with pytest.raises(InputError, match="synthetic data takes no --data path; pass --format"):
+        load_panel(Config(), tmp_path / "d.csv")
+    cfg = load_config(None, [f"data.path='{tmp_path / 'd.csv'}'"])
+    with pytest.raises(InputError, match="synthetic data takes no --data path"):
+        load_panel(cfg)

@@ -88,6 +88,17 @@ DAILY_CASES = {
         lambda d: set_cell(d, 14, "discount", "-inf"),
         "column 'discount', row 14 (unit C3), value -inf: non-finite discount",
     ),
+    "far-off unit stretching the date grid": (
+        lambda d: set_cell(
+            set_cell(d, 1, "date", "2099-01-03"), 2, "date", "2099-01-04"
+        ).with_columns(
+            unit_id=pl.when(pl.int_range(pl.len()) < 2)
+            .then(pl.lit("Z9"))
+            .otherwise(pl.col("unit_id"))
+        ),
+        "column 'date', unit Z9, value '2099-01-04': date far from the other units' dates: the "
+        "date grid would span 27,398 days, over 4× the longest unit's 7 and over 3,660",
+    ),
     "negative price": (
         lambda d: set_cell(with_column(d, "price", 2.0), 5, "price", "-1"),
         "column 'price', row 5 (unit A1), value -1.0: negative price",
@@ -164,6 +175,15 @@ UNIT_CASES = {
     "negative holding rate": (
         lambda u: set_cell(u, 3, "holding_rate", "-0.01"),
         "column 'holding_rate', row 3 (unit C3), value -0.01: negative holding_rate",
+    ),
+    "lead time above the panel's days": (
+        lambda u: set_cell(u, 2, "lead_time", "1e30"),
+        "column 'lead_time', row 2 (unit B2), value 1e+30: lead_time above the panel's 7 days",
+    ),
+    "review period above the panel's days": (
+        lambda u: set_cell(u, 3, "review_period", "8"),
+        "column 'review_period', row 3 (unit C3), value 8.0: review_period above the panel's "
+        "7 days",
     ),
     "negative lost penalty": (
         lambda u: set_cell(u, 1, "lost_penalty", "-2"),
@@ -281,3 +301,20 @@ def test_synthetic_data_reports_both_latent_demand_errors(run_check):
     figures = json.loads(result.stdout)
     assert figures["source"] == "synthetic" and figures["units"] == 12
     assert figures["latent_wape"] is not None and figures["sales_wape"] is not None
+
+
+def test_a_csv_header_naming_a_column_twice_exits_2(tmp_path, run_check):
+    path = tmp_path / "data.csv"
+    path.write_text("unit_id,date,sales,sales\nA,2024-01-01,1,2\n")
+    assert_one_line_error(run_check(path), f"{path}, column 'sales': duplicate column")
+
+
+def test_a_path_with_format_synthetic_exits_2_instead_of_ignoring_the_file(
+    tmp_path, good_daily, run_check
+):
+    path = tmp_path / "data.csv"
+    good_daily.write_csv(path)
+    assert_one_line_error(
+        run_check(path, fmt="synthetic"),
+        f"{path}: synthetic data takes no --data path; pass --format",
+    )

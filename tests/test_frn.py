@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
-from orpr.data import frn, latent
+from orpr.config import load_config
+from orpr.data import frn, latent, load_panel, profiles
 from orpr.errors import InputError
 from orpr.panel import Panel, Units
 
@@ -174,6 +176,7 @@ def dense_panel(daily: pl.DataFrame, truth: np.ndarray) -> Panel:
 
 @needs_real_file
 def test_on_real_days_with_imposed_stockouts_latent_demand_beats_sales(tmp_path):
+    """Fitted on the first 62 days only (28 held out), as ``load_panel`` does."""
     raw = pl.scan_parquet(REAL_FILE).filter(pl.col("store_id") < 6).collect()
     raw = raw.sort("store_id", "product_id", "dt")
     sales = raw["hours_sale"].explode().to_numpy().astype(np.float64).reshape(-1, 24)
@@ -182,17 +185,109 @@ def test_on_real_days_with_imposed_stockouts_latent_demand_beats_sales(tmp_path)
     pick = (raw["stock_hour6_22_cnt"].to_numpy() == 0) & (rng.random(raw.height) < 0.15)
     first = np.where(rng.random(raw.height) < 0.1, 6, rng.integers(7, 22, size=raw.height))
     out = pick[:, None] & (first[:, None] <= HOURS)
-    business = latent.business_hours()
+    business = profiles.business_hours()
     censored = raw.with_columns(
         hours_sale=pl.Series(np.where(out & business, 0.0, sales).tolist()),
         hours_stock_status=pl.Series(np.where(out, 1, status).tolist()),
         sale_amount=pl.Series(np.where(out & business, 0.0, sales).sum(axis=1)),
         stock_hour6_22_cnt=pl.Series(np.where(out, 1, status)[:, business].sum(axis=1)),
     )
-    daily, _ = frn.read_tables(write_frame(censored, tmp_path / "cut.parquet"))
+    path = write_frame(censored, tmp_path / "cut.parquet")
+    daily, _ = frn.read_tables(path, fit_until_date=dt.date(2024, 5, 29))
     panel = dense_panel(daily, raw["sale_amount"].to_numpy())
+    assert str(panel.dates[62]) == "2024-05-29" and panel.n_days == 90
     scored = pick.reshape(panel.sales.shape)
-    estimated = latent.estimate_demand(panel)
+    estimated = latent.estimate_demand(panel, fit_until=62)
     latent_wape = latent.wape(estimated.demand, panel.true_demand, scored)
     sales_wape = latent.wape(panel.sales, panel.true_demand, scored)
+    ratio = panel.sales / np.maximum(panel.in_stock_share, 0.2)
     assert latent_wape < 0.6 * sales_wape
+    assert latent_wape < 0.8 * latent.wape(ratio, panel.true_demand, scored)
+
+
+def series_rows(seed: int, days: int = 20) -> pl.DataFrame:
+    """Two stores × two products × ``days`` days from 2024-04-01, random hours and stockouts."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for store in (1, 2):
+        for product in (7, 8):
+            for d in range(days):
+                hourly = rng.poisson(0.6 * profiles.business_hours(), size=24)
+                first = int(rng.integers(7, 22)) if rng.random() < 0.4 else 99
+                out = hours_out(first, 23)
+                hourly = np.where((first <= HOURS) & profiles.business_hours(), 0, hourly)
+                r = row(store, product, 1, [], out, sum(out[6:22]))
+                r["dt"] = str(dt.date(2024, 4, 1) + dt.timedelta(days=d))
+                r["hours_sale"], r["sale_amount"] = (
+                    hourly.astype(float).tolist(),
+                    float(hourly.sum()),
+                )
+                rows.append(r)
+    return pl.DataFrame(rows)
+
+
+def test_held_out_rows_change_no_share_or_demand_of_earlier_days(tmp_path):
+    """End to end: 20 days, the last 6 held out; every held-out hourly value redrawn."""
+    base = series_rows(seed=1)
+    held_out = pl.col("dt") >= "2024-04-15"
+    redrawn = series_rows(seed=2)
+    changed = pl.concat([base.filter(~held_out), redrawn.filter(held_out)])
+    cfg = load_config(None, ["split.holdout_days=6", "data.format='frn'"])
+    panels = [
+        load_panel(cfg, write_frame(frame, tmp_path / f"{name}.parquet"))
+        for name, frame in (("base", base), ("changed", changed))
+    ]
+    a, b = panels
+    assert not np.array_equal(a.sales[:, 14:], b.sales[:, 14:])
+    assert not np.array_equal(a.in_stock_share[:, 14:], b.in_stock_share[:, 14:])
+    np.testing.assert_array_equal(a.in_stock_share[:, :14], b.in_stock_share[:, :14])
+    np.testing.assert_array_equal(a.demand[:, :14], b.demand[:, :14])
+
+
+def test_date_span_reads_the_first_and_last_date(small_file):
+    assert frn.date_span(small_file) == (dt.date(2024, 4, 1), dt.date(2024, 4, 3))
+
+
+def test_profiles_learn_only_from_rows_before_the_cut_date(small_file):
+    """10_5 sells at 10:00 and 18:00 on day 1 only before the cut: its share is unchanged."""
+    daily, _ = frn.read_tables(small_file, fit_until_date=dt.date(2024, 4, 2))
+    assert daily["in_stock_share"][1] == pytest.approx(0.5)
+    none, _ = frn.read_tables(small_file, fit_until_date=dt.date(2024, 4, 1))
+    flat = profiles.in_stock_share(np.array(hours_out(15, 23)), np.zeros(24))
+    assert none["in_stock_share"][1] == pytest.approx(flat)  # nothing to learn from: flat
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "row_no", "value"),
+    [
+        ("product_id", ["5", "6", "x7"], 3, "x7"),
+        ("store_id", [10.0, 10.5, 11.0], 2, 10.5),
+        ("store_id", [10, None, 11], 2, None),
+        ("product_id", [5.0, float("nan"), 5.0], 2, float("nan")),
+    ],
+)
+def test_a_store_or_product_id_that_is_not_a_whole_number_is_named(
+    tmp_path, column, values, row_no, value
+):
+    rows = [row(10, 5, d, [10], hours_out(99, 99), 0) for d in (1, 2, 3)]
+    frame = pl.DataFrame(rows).with_columns(pl.Series(column, values))
+    path = write_frame(frame, tmp_path / "x.parquet")
+    with pytest.raises(InputError) as err:
+        frn.read_tables(path)
+    assert (err.value.column, err.value.where) == (column, f"row {row_no}")
+    assert err.value.problem == f"{column} is not a whole number"
+    assert str(err.value.value) == str(value)
+
+
+def test_text_ids_that_are_whole_numbers_read_like_integers(small_file, tmp_path):
+    frame = pl.read_parquet(small_file).with_columns(pl.col("store_id").cast(pl.String))
+    daily, units = frn.read_tables(write_frame(frame, tmp_path / "text.parquet"))
+    assert units["unit_id"].to_list() == ["10_5", "10_6", "11_5"]
+
+
+def test_a_categorical_dt_column_parses(small_file, tmp_path):
+    frame = pl.read_parquet(small_file).with_columns(pl.col("dt").cast(pl.Categorical))
+    path = write_frame(frame, tmp_path / "cat.parquet")
+    daily, _ = frn.read_tables(path)
+    assert str(daily["date"][0]) == "2024-04-01"
+    assert frn.date_span(path) == (dt.date(2024, 4, 1), dt.date(2024, 4, 3))

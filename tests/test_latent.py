@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orpr.config import SyntheticConfig
-from orpr.data import latent
+from orpr.data import latent, profiles
 from orpr.data.synthetic import generate_arrays
 from orpr.panel import Panel, Units
 
@@ -75,34 +75,34 @@ def status_out(hours: range) -> np.ndarray:
 
 
 def test_in_stock_share_is_the_profile_mass_of_in_stock_business_hours():
-    flat = latent.business_hours() / 16.0
-    assert latent.in_stock_share(status_out(range(18, 22)), flat) == pytest.approx(0.75)
+    flat = profiles.business_hours() / 16.0
+    assert profiles.in_stock_share(status_out(range(18, 22)), flat) == pytest.approx(0.75)
     peaks = np.zeros(24)
     peaks[[9, 19]] = 0.5
-    assert latent.in_stock_share(status_out(range(15, 22)), peaks) == pytest.approx(0.5)
-    assert latent.in_stock_share(status_out(range(6, 22)), flat) == pytest.approx(0.0)
+    assert profiles.in_stock_share(status_out(range(15, 22)), peaks) == pytest.approx(0.5)
+    assert profiles.in_stock_share(status_out(range(6, 22)), flat) == pytest.approx(0.0)
 
 
 def test_in_stock_share_ignores_overnight_flags_and_profile_scale():
     profile = np.arange(24, dtype=float)
     overnight = status_out(range(0, 6)) | status_out(range(22, 24))
-    assert latent.in_stock_share(overnight, profile) == pytest.approx(1.0)
+    assert profiles.in_stock_share(overnight, profile) == pytest.approx(1.0)
     out = status_out(range(20, 24))
     expected = 1.0 - (20 + 21) / profile.sum()
-    assert latent.in_stock_share(out, profile) == pytest.approx(expected)
-    assert latent.in_stock_share(out, 7.0 * profile) == pytest.approx(expected)
+    assert profiles.in_stock_share(out, profile) == pytest.approx(expected)
+    assert profiles.in_stock_share(out, 7.0 * profile) == pytest.approx(expected)
 
 
 def test_in_stock_share_of_an_empty_profile_counts_business_hours():
-    assert latent.in_stock_share(status_out(range(14, 22)), np.zeros(24)) == pytest.approx(0.5)
+    assert profiles.in_stock_share(status_out(range(14, 22)), np.zeros(24)) == pytest.approx(0.5)
 
 
 def test_in_stock_share_broadcasts_flag_patterns_against_profiles():
-    profiles = np.random.default_rng(0).random((3, 24))
+    shapes = np.random.default_rng(0).random((3, 24))
     patterns = np.stack([status_out(range(h, 22)) for h in range(6, 22)])
-    table = latent.in_stock_share(patterns[None], profiles[:, None, :])
+    table = profiles.in_stock_share(patterns[None], shapes[:, None, :])
     assert table.shape == (3, 16)
-    assert table[1, 4] == pytest.approx(latent.in_stock_share(patterns[4], profiles[1]))
+    assert table[1, 4] == pytest.approx(profiles.in_stock_share(patterns[4], shapes[1]))
 
 
 def test_in_stock_hour_totals_sum_only_fully_in_stock_days():
@@ -111,21 +111,21 @@ def test_in_stock_hour_totals_sum_only_fully_in_stock_days():
     status = np.zeros((4, 24), dtype=np.int8)
     status[1, 20] = 1  # a business-hour stockout: excluded
     status[2, 23] = 1  # overnight only: still fully in stock
-    totals, days = latent.in_stock_hour_totals(sales, status, np.array([0, 0, 0, 1]), 2)
+    totals, days = profiles.in_stock_hour_totals(sales, status, np.array([0, 0, 0, 1]), 2)
     assert totals[0, 10] == 5.0 and totals.sum() == 5.0
     np.testing.assert_array_equal(days, [2.0, 0.0])
 
 
 def test_estimated_profile_recovers_a_known_profile_and_shrinks_sparse_units():
     rng = np.random.default_rng(1)
-    true = latent.business_hours() * np.exp(-0.5 * ((np.arange(24) - 18) / 2.0) ** 2)
+    true = profiles.business_hours() * np.exp(-0.5 * ((np.arange(24) - 18) / 2.0) ** 2)
     true /= true.sum()
     hourly = np.zeros((305, 24))
     hourly[:300] = rng.multinomial(20, true, size=300)
     hourly[300:, 12] = 1.0  # unit 2: five selling days, all at noon
     unit = np.repeat([0, 2], [300, 5])
-    totals, days = latent.in_stock_hour_totals(hourly, np.zeros_like(hourly), unit, 3)
-    profile = latent.estimate_profiles(totals, days, np.array(["a", "a", "a"]), prior_days=20.0)
+    totals, days = profiles.in_stock_hour_totals(hourly, np.zeros_like(hourly), unit, 3)
+    profile = profiles.estimate_profiles(totals, days, np.array(["a", "a", "a"]), prior_days=20.0)
     assert np.abs(profile[0] - true).max() < 0.01
     group = totals.sum(axis=0) / totals.sum()
     np.testing.assert_allclose(profile[1], group)  # no in-stock sales: the group's profile
@@ -213,3 +213,94 @@ def test_latent_wape_beats_sales_on_a_small_synthetic_panel_with_other_seeds():
 def test_score_needs_true_demand():
     with pytest.raises(ValueError, match="no true demand"):
         latent.score(make_panel(np.ones((1, 2)), np.ones((1, 2))))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 6), days=st.integers(2, 70))
+def test_no_estimate_before_fit_until_depends_on_a_later_day(seed, n, days):
+    """Cell factors, A_u and start-up levels learn from training days; levels trail."""
+    rng = np.random.default_rng(seed)
+    fit_until = int(rng.integers(1, days))
+
+    def draw() -> dict[str, np.ndarray]:
+        share = np.where(rng.random((n, days)) < 0.4, rng.random((n, days)), 1.0)
+        return {
+            "sales": rng.poisson(rng.uniform(0, 15, size=(n, 1)), size=(n, days)).astype(float),
+            "share": share,
+            "promo": (rng.random((n, days)) < 0.2).astype(np.int8),
+        }
+
+    base, other = draw(), draw()
+    late = np.arange(days) >= fit_until
+    changed = {k: np.where(late, other[k], v) for k, v in base.items()}
+    categories = rng.choice(["a", "b"], size=(n, 1))
+    estimates = [
+        latent.estimate_demand(
+            make_panel(d["sales"], d["share"], categories=categories, promo=d["promo"]),
+            fit_until=fit_until,
+        ).demand
+        for d in (base, changed)
+    ]
+    np.testing.assert_array_equal(estimates[0][:, :fit_until], estimates[1][:, :fit_until])
+
+
+def test_held_out_days_change_earlier_estimates_without_fit_until():
+    """The leak the split closes: fitted on every day, a later day moves earlier ones."""
+    sales = np.tile([10.0, 10.0, 10.0, 10.0, 10.0, 20.0, 20.0], 8)[None, :].copy()
+    share = np.ones_like(sales)
+    share[0, 12], sales[0, 12] = 0.5, 4.0
+    later = sales.copy()
+    later[0, 42:] *= 3.0
+    for fit_until, moved in ((None, True), (42, False)):
+        a, b = (
+            latent.estimate_demand(make_panel(s, share), fit_until=fit_until).demand[0, 12]
+            for s in (sales, later)
+        )
+        assert bool(a != b) == moved
+
+
+def test_start_level_takes_the_first_in_stock_training_days_then_own_sales_then_category():
+    sales = np.array(
+        [
+            [9.0, 2.0, 4.0, 6.0, 50.0, 50.0],  # in stock from day 1: mean of days 1..2 (window 2)
+            [1.0, 3.0, 5.0, 8.0, 8.0, 8.0],  # never in stock in training: mean active sales
+            [0.0, 0.0, 0.0, 0.0, 7.0, 7.0],  # listed only from day 4 (held out): category mean
+            [0.0, 6.0, 0.0, 0.0, 0.0, 0.0],  # in stock on day 1 only
+        ]
+    )
+    in_stock = np.array(
+        [
+            [False, True, True, True, True, True],
+            [False, False, False, False, True, True],
+            [False, False, False, False, True, True],
+            [False, True, False, False, False, False],
+        ]
+    )
+    active = np.ones_like(in_stock)
+    active[2, :4] = False
+    group = np.array([0, 1, 0, 0])
+    start = latent.start_level(sales, in_stock, active, group, fit_until=4, window=2)
+    category_mean = (2.0 + 4.0 + 6.0 + 6.0) / 4  # group 0's in-stock training unit-days
+    np.testing.assert_allclose(start, [3.0, 17.0 / 4, category_mean, 6.0])
+
+
+def test_local_level_uses_the_start_level_before_the_first_in_stock_day():
+    sales = np.array([[0.0, 0.0, 4.0, 6.0]])
+    in_stock = np.array([[False, False, True, True]])
+    level = latent.local_level(sales, in_stock, window=2, start=np.array([5.0]))
+    np.testing.assert_allclose(level, [[5.0, 5.0, 4.0, 5.0]])
+
+
+def test_training_mask_clips_to_the_grid():
+    assert latent.training_mask(4, None).tolist() == [True] * 4
+    assert latent.training_mask(4, 2).tolist() == [True, True, False, False]
+    assert latent.training_mask(4, 9).all() and not latent.training_mask(4, -1).any()
+
+
+def test_hour_totals_learn_only_from_the_rows_to_fit():
+    sales = np.zeros((3, 24))
+    sales[:, 10] = [1.0, 2.0, 4.0]
+    status = np.zeros((3, 24), dtype=np.int8)
+    fit = np.array([True, True, False])
+    totals, days = profiles.in_stock_hour_totals(sales, status, np.zeros(3, dtype=int), 1, fit)
+    assert totals[0, 10] == 3.0 and days[0] == 2.0

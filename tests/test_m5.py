@@ -218,3 +218,27 @@ def test_data_check_on_a_broken_m5_folder_exits_2_with_one_line(tmp_path, run_ch
         f"error: {tmp_path / 'sell_prices.csv'}, column 'sell_price': missing required column"
     )
     assert result.stderr.strip() == expected
+
+
+def test_date_span_reads_the_day_columns_and_the_calendar_only(tmp_path):
+    assert m5.date_span(write_m5(tmp_path)) == (date_of(1), date_of(DAYS))
+
+
+def test_held_out_prices_change_no_earlier_discount(tmp_path, monkeypatch):
+    """Cut at d_22 (week 4 on): FOODS_CA's training top is 10; a held-out 20 is full price."""
+    cut = date_of(22)
+    (tmp_path / "a").mkdir()
+    before, _ = m5.read_tables(write_m5(tmp_path / "a"), cut)
+    monkeypatch.setitem(PRICES, ("CA_1", "FOODS_1_002"), [10.0, 10.0, 8.0, 10.0, 20.0])
+    monkeypatch.setitem(PRICES, ("TX_1", "FOODS_1_002"), [None, None, None, 10.0, 10.0])
+    (tmp_path / "b").mkdir()
+    after, _ = m5.read_tables(write_m5(tmp_path / "b"), cut)
+    for unit in (FOODS_CA, FOODS_TX, HOBBY_CA):
+        a, b = unit_rows(before, unit), unit_rows(after, unit)
+        train = a["date"] < cut
+        assert a.filter(train)["discount"].to_list() == b.filter(train)["discount"].to_list()
+    foods_ca = unit_rows(after, FOODS_CA)["discount"].to_list()
+    assert foods_ca[14:21] == [0.8] * 7 and foods_ca[21:28] == [1.0] * 7
+    assert foods_ca[28:] == [1.0] * 2  # week 5 at 20: above the training top, full price
+    foods_tx = unit_rows(after, FOODS_TX)  # no training price: no discount before the cut
+    assert foods_tx.filter(pl.col("date") < cut)["discount"].to_list() == [1.0] * 12

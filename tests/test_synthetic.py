@@ -142,3 +142,31 @@ def test_impossible_configs_are_refused_by_name(field, value):
     cfg = SyntheticConfig(**{field: value})
     with pytest.raises(InputError, match=f"synthetic.{field}"):
         synthetic.generate_tables(cfg)
+
+
+def test_profiles_behind_in_stock_share_learn_from_training_days_only(monkeypatch):
+    """Redrawing the held-out days' demand and stockouts leaves earlier shares unchanged."""
+    cfg, fit_until = SyntheticConfig(units=40, days=30), 20
+    simulate = synthetic._simulate_block
+
+    def redraw_late_days(*args):
+        draws = simulate(*args)
+        late = np.arange(cfg.days) >= fit_until
+        flip = late & (np.random.default_rng(5).random(draws.sales.shape) < 0.5)
+        hour = np.where(flip, 24 - draws.stockout_hour, draws.stockout_hour).astype(np.int8)
+        demand = np.where(late, 3 * draws.true_demand, draws.true_demand)
+        return draws._replace(true_demand=demand, stockout_hour=hour)
+
+    plain = [synthetic.generate_arrays(cfg, f) for f in (fit_until, None)]
+    monkeypatch.setattr(synthetic, "_simulate_block", redraw_late_days)
+    changed = [synthetic.generate_arrays(cfg, f) for f in (fit_until, None)]
+    a, b = plain[0].in_stock_share, changed[0].in_stock_share
+    np.testing.assert_array_equal(a[:, :fit_until], b[:, :fit_until])
+    assert not np.array_equal(plain[1].in_stock_share, changed[1].in_stock_share)
+
+
+def test_the_draws_do_not_depend_on_the_split():
+    cfg = SyntheticConfig(units=30, days=25)
+    a, b = synthetic.generate_arrays(cfg, 10), synthetic.generate_arrays(cfg)
+    for name in ("sales", "true_demand", "stockout_fraction", "promo"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))

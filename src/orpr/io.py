@@ -14,7 +14,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Write ``path`` by calling ``write(tmp)`` on a sibling temp file, then renaming it.
 
     The rename is atomic on POSIX, so readers never see a partial file and an
-    interrupted write leaves the previous version (or nothing) in place.
+    interrupted write leaves the previous version (or nothing) in place. The file gets the
+    mode an ordinary ``open(path, "w")`` would give it, ``0o666 & ~umask`` (the temp file
+    starts as 0o600).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -23,11 +25,25 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def _umask() -> int:
+    """The process umask (read from /proc where possible: setting it is process-wide)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path: str | Path, text: str) -> Path:

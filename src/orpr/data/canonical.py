@@ -8,21 +8,24 @@ Densifying (``to_panel``): units are sorted by ``unit_id`` as text; the date gri
 earliest to the latest date of any unit, one column per day. Days outside a unit's own first
 to last date are inactive (``active = False``) and carry the defaults below. Defaults of
 absent columns: ``stockout_fraction`` 0, ``discount`` 1 (or, if only ``price`` is given,
-price ÷ the unit's highest price), ``promo`` 0, ``holiday`` 0, ``in_stock_share``
-``1 − stockout_fraction``; ``demand`` starts equal to ``sales`` (``latent`` replaces it).
-Unit attributes default to location ``"all"`` and category ``"all"``; the parameters
-``L, R``, offset, ``c, h, p`` come from the unit table where it has the column, else from the
-seeded per-category rules of ``unit_rules`` — ``Units.sources`` records which.
+price ÷ the unit's highest price before the held-out period, ``_price_ratio``), ``promo`` 0,
+``holiday`` 0, ``in_stock_share`` ``1 − stockout_fraction``; ``demand`` starts equal to
+``sales`` (``latent`` replaces it). Unit attributes default to location ``"all"`` and
+category ``"all"``; the parameters ``L, R``, offset, ``c, h, p`` come from the unit table
+where it has the column, else from the seeded per-category rules of ``unit_rules`` —
+``Units.sources`` records which.
 """
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from orpr.config import Config, UnitRulesConfig
+from orpr.data import training_days
 from orpr.data.unit_rules import assign_parameters, draw_review_offsets
 from orpr.data.validate import (
     PARAMETERS,
@@ -70,18 +73,33 @@ def table_files(path: str | Path) -> tuple[Path, Path | None]:
 
 
 def read_table(file: Path) -> pl.DataFrame:
-    """One Parquet or CSV table; any read failure becomes an ``InputError`` naming the file."""
+    """One Parquet or CSV table; any read failure becomes an ``InputError`` naming the file.
+
+    A CSV header naming a column twice is refused (a reader would silently rename one).
+    """
     if file.suffix.lower() not in SUFFIXES:
         raise InputError(str(file), "unsupported file type; expected .parquet or .csv")
     try:
         if file.suffix.lower() == ".parquet":
             return pl.read_parquet(file)
+        _check_header(file)
         return pl.read_csv(file, infer_schema=False)
     except pl.exceptions.NoDataError:
         raise InputError(str(file), "empty file (no data rows)") from None
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as err:
         reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
         raise InputError(str(file), f"unreadable file ({reason})") from None
+
+
+def _check_header(file: Path) -> None:
+    """Refuse a CSV whose header names a column twice."""
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle), [])
+    seen: set[str] = set()
+    for name in (h.strip() for h in header):
+        if name in seen:
+            raise InputError(str(file), "duplicate column", column=name)
+        seen.add(name)
 
 
 def validate(daily: pl.DataFrame, units: pl.DataFrame | None, source: str) -> None:
@@ -125,6 +143,9 @@ def to_panel(daily: pl.DataFrame, units: pl.DataFrame | None, cfg: Config, sourc
     frame = _long(daily)
     unit_ids = frame["unit"].unique().sort()
     first, last = int(frame["day"].min()), int(frame["day"].max())
+    if "discount" not in frame.columns and "price" in frame.columns:
+        cut = first + training_days(last - first + 1, cfg.split.holdout_days)
+        frame = frame.with_columns(discount=_price_ratio(cut))
     shape = (len(unit_ids), last - first + 1)
     flat = _positions(frame, unit_ids, first, shape[1])
 
@@ -173,10 +194,20 @@ def _long(daily: pl.DataFrame) -> pl.DataFrame:
     )
     columns |= {name: number(daily, name) for name in optional if name in daily.columns}
     if "discount" not in daily.columns and "price" in daily.columns:
-        price = number(daily, "price")
-        top = price.max().over(unit_key())
-        columns["discount"] = pl.when(top > 0).then(price / top).otherwise(1.0)
+        columns["price"] = number(daily, "price")
     return daily.select(**columns)
+
+
+def _price_ratio(cut: int) -> pl.Expr:
+    """``discount`` from ``price``: price ÷ the unit's highest price on days before ``cut``.
+
+    A held-out day (``day ≥ cut``), or a unit without training days, divides by the larger
+    of that and the unit's highest price so far, so no day depends on a later one's price.
+    """
+    price = pl.col("price")
+    train_top = price.filter(pl.col("day") < cut).max().over("unit")
+    top = pl.max_horizontal(train_top, price.cum_max().over("unit", order_by="day"))
+    return pl.when(top > 0).then(price / top).otherwise(1.0)
 
 
 def _positions(frame: pl.DataFrame, unit_ids: pl.Series, first: int, n_days: int) -> np.ndarray:

@@ -8,9 +8,11 @@ events, ``snap_CA|TX|WI``); ``sell_prices.csv`` (weekly ``sell_price`` per store
 Mapping:
     unit_id = ``id``; location = ``store_id``; categories cat_1 = ``cat_id``, cat_2 =
     ``dept_id``, cat_3 = ``item_id``.
-    discount = that week's ``sell_price`` ÷ the unit's highest ``sell_price``; a day without a
-    price takes the unit's nearest earlier price, else its nearest later one, and a unit
-    with no price at all has discount 1.
+    discount = that week's ``sell_price`` ÷ the unit's highest ``sell_price`` before the
+    held-out period (``fit_until_date``; on a held-out day, or for a unit without training
+    prices, the larger of that and its highest price so far); a day without a price takes
+    the unit's nearest earlier price, else its nearest later one in the same period, and a
+    unit with no price at all has discount 1.
     holiday = 1 on days with any calendar event (``event_name_1`` or ``event_name_2``).
     promo = 1 on SNAP days of the unit's state (``snap_<state_id>``). M5 has no promotion
     flag; SNAP days (food-stamp benefits paid out) are its nearest recorded demand lift.
@@ -21,6 +23,7 @@ Mapping:
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -33,11 +36,15 @@ CALENDAR_COLUMNS = ("date", "wm_yr_wk", "d", "event_name_1", "event_name_2")
 PRICE_COLUMNS = ("store_id", "item_id", "wm_yr_wk", "sell_price")
 
 
-def read_tables(folder: str | Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+def read_tables(
+    folder: str | Path, fit_until_date: dt.date | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read the M5 folder as canonical daily and unit tables.
 
     Args:
         folder: the folder holding the M5 CSV files.
+        fit_until_date: the first held-out date: the highest price behind ``discount`` is
+            taken over earlier days only (``None`` = over all days).
 
     Returns:
         ``(daily, units)``: daily ``unit_id, date, sales, discount, promo, holiday``, one row
@@ -47,11 +54,7 @@ def read_tables(folder: str | Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         InputError: a file or a required column is missing, or a file cannot be read.
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(str(folder), "not a folder (M5 reads a folder of its CSV files)")
-    sales_file = next((folder / f for f in SALES_FILES if (folder / f).is_file()), None)
-    if sales_file is None:
-        raise InputError(str(folder), f"file not found: {' or '.join(SALES_FILES)}")
+    sales_file = _sales_file(folder)
     text = {c: pl.String for c in ID_COLUMNS}
     wide = _read_csv(sales_file, ID_COLUMNS, text)
     calendar = _calendar(folder / "calendar.csv", wide["state_id"].unique().sort().to_list())
@@ -59,12 +62,43 @@ def read_tables(folder: str | Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         folder / "sell_prices.csv", PRICE_COLUMNS, {"store_id": pl.String, "item_id": pl.String}
     )
     daily = _long_sales(wide, sales_file, calendar)
-    daily = _add_discount(daily, prices)
+    daily = _add_discount(daily, prices, fit_until_date)
     daily = daily.select("unit_id", "date", "sales", "discount", "promo", "holiday")
     units = wide.filter(pl.col("id").is_in(daily["unit_id"].unique().implode())).select(
         unit_id="id", location="store_id", cat_1="cat_id", cat_2="dept_id", cat_3="item_id"
     )
     return daily, units
+
+
+def date_span(folder: str | Path) -> tuple[dt.date, dt.date] | None:
+    """Dates of the sales file's first and last day columns (its header and the calendar only).
+
+    Leading zeros are trimmed later, so the panel may start after the first date; it ends on
+    the last. ``None`` if the file has no day column the calendar knows.
+
+    Raises:
+        InputError: the folder, the sales file or the calendar is missing or unreadable.
+    """
+    sales_file = _sales_file(Path(folder))
+    try:
+        days = [c for c in pl.read_csv(sales_file, n_rows=0).columns if c.startswith("d_")]
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as err:
+        raise InputError(str(sales_file), f"unreadable file ({err})") from None
+    calendar = _read_csv(Path(folder) / "calendar.csv", ("d", "date"), {"date": pl.String})
+    dates = calendar.filter(pl.col("d").is_in(days)).select(
+        pl.col("date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
+    )["date"]
+    return None if dates.is_null().all() else (dates.min(), dates.max())
+
+
+def _sales_file(folder: Path) -> Path:
+    """The sales file of an M5 folder, the evaluation file preferred."""
+    if not folder.is_dir():
+        raise InputError(str(folder), "not a folder (M5 reads a folder of its CSV files)")
+    sales_file = next((folder / f for f in SALES_FILES if (folder / f).is_file()), None)
+    if sales_file is None:
+        raise InputError(str(folder), f"file not found: {' or '.join(SALES_FILES)}")
+    return sales_file
 
 
 def _read_csv(file: Path, required: tuple[str, ...], text: dict[str, type]) -> pl.DataFrame:
@@ -139,8 +173,15 @@ def _long_sales(wide: pl.DataFrame, file: Path, calendar: pl.DataFrame) -> pl.Da
     )
 
 
-def _add_discount(daily: pl.DataFrame, prices: pl.DataFrame) -> pl.DataFrame:
-    """``discount`` = the week's sell price ÷ the unit's highest; gaps filled within the unit."""
+def _add_discount(
+    daily: pl.DataFrame, prices: pl.DataFrame, fit_until_date: dt.date | None
+) -> pl.DataFrame:
+    """``discount`` = the week's sell price ÷ the unit's highest; gaps filled within the unit.
+
+    Training days (before ``fit_until_date``) never see a held-out price: gaps are filled
+    backwards only within the same period, and the highest price is the training period's;
+    a held-out day divides by the larger of that and the unit's highest price so far.
+    """
     prices = prices.select(
         "store_id",
         "item_id",
@@ -150,8 +191,13 @@ def _add_discount(daily: pl.DataFrame, prices: pl.DataFrame) -> pl.DataFrame:
     daily = daily.join(
         prices, on=["store_id", "item_id", "wm_yr_wk"], how="left", maintain_order="left"
     )
-    price = pl.col("price").forward_fill().backward_fill().over("unit_id")
-    top = pl.col("price").max().over("unit_id")
-    return daily.with_columns(price=price).with_columns(
-        discount=pl.when(top > 0).then(pl.col("price") / top).otherwise(1.0)
+    held_out = pl.lit(False) if fit_until_date is None else pl.col("date") >= fit_until_date
+    daily = daily.with_columns(held_out=held_out)
+    price = pl.col("price").forward_fill().over("unit_id")
+    price = price.backward_fill().over("unit_id", "held_out")
+    daily = daily.with_columns(price=price)
+    train_top = pl.col("price").filter(~pl.col("held_out")).max().over("unit_id")
+    top = pl.max_horizontal(train_top, pl.col("price").cum_max().over("unit_id"))
+    return daily.with_columns(
+        discount=pl.when(top > 0).then(pl.col("price") / top).otherwise(1.0).fill_null(1.0)
     )

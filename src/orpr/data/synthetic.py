@@ -26,10 +26,11 @@ hours before the stockout (a binomial thinning of ``d_ut`` by the profile's mass
 ``stockout_fraction`` = out-of-stock business hours / 16; ``true_demand = d_ut``.
 
 The ``in_stock_share`` column is what an analyst could compute: hourly profiles estimated
-(``latent.estimate_profiles``, shrunk to ``cat_2``) from the hourly sales of fully in-stock
-days — simulated as their sufficient statistic, a multinomial of the unit's in-stock demand
-over its true profile — applied to each censored day's hourly stock flags
-(``latent.in_stock_share``). Same config → identical tables. Generation runs in blocks of
+(``profiles.estimate_profiles``, shrunk to ``cat_2``) from the hourly sales of fully in-stock
+training days (before ``fit_until``; ``load_panel`` holds out the last
+``split.holdout_days``) — simulated as their sufficient statistic, a multinomial of the
+unit's in-stock demand over its true profile — applied to every censored day's hourly stock
+flags (``profiles.in_stock_share``). Same config → identical tables. Generation runs in blocks of
 ``BLOCK_UNITS`` units, each with its own seeded stream, so memory stays bounded; use
 ``generate_arrays`` for dense ``(unit, day)`` arrays without building tables.
 """
@@ -43,7 +44,7 @@ import numpy as np
 import polars as pl
 
 from orpr.config import SyntheticConfig
-from orpr.data import latent
+from orpr.data import latent, profiles
 from orpr.errors import InputError
 
 BLOCK_UNITS = 4096
@@ -122,18 +123,22 @@ class BlockDraws(NamedTuple):
     """Hour the shelf empties, int8 (24 = never)."""
 
 
-def generate_tables(cfg: SyntheticConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+def generate_tables(
+    cfg: SyntheticConfig, fit_until: int | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The synthetic dataset as canonical daily and unit tables.
 
     Args:
         cfg: size, rates and seed.
+        fit_until: first held-out day index; the hourly profiles behind ``in_stock_share``
+            are estimated from days ``[0, fit_until)`` only (``None`` = all days).
 
     Returns:
         ``daily``: one row per unit-day — unit_id, date, sales, true_demand (counts, Float64),
         stockout_fraction, in_stock_share, discount (Float64), promo, holiday (Int8).
         ``units``: unit_id, location, cat_1, cat_2 (str).
     """
-    arrays = generate_arrays(cfg)
+    arrays = generate_arrays(cfg, fit_until)
     n_units, n_days = arrays.sales.shape
     quantities = ("sales", "true_demand", "stockout_fraction", "in_stock_share", "discount")
     daily = pl.DataFrame(
@@ -150,31 +155,35 @@ def generate_tables(cfg: SyntheticConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
     return daily, units
 
 
-def generate_arrays(cfg: SyntheticConfig) -> SyntheticArrays:
+def generate_arrays(cfg: SyntheticConfig, fit_until: int | None = None) -> SyntheticArrays:
     """The synthetic dataset as dense arrays (the fast path behind ``generate_tables``).
 
     Args:
         cfg: size, rates and seed.
+        fit_until: first held-out day index; the hourly profiles behind ``in_stock_share``
+            are estimated from days ``[0, fit_until)`` only (``None`` = all days). The
+            draws do not depend on it.
     """
     _check(cfg)
     n_blocks = -(-cfg.units // BLOCK_UNITS)
     seeds = np.random.SeedSequence(cfg.seed).spawn(1 + n_blocks)
     design = draw_units(cfg, np.random.default_rng(seeds[0]))
     dates = np.datetime64(cfg.start, "D") + np.arange(cfg.days)
+    train = latent.training_mask(cfg.days, fit_until)
     holiday = np.array([str(d)[5:] in HOLIDAYS for d in dates], dtype=np.int8)
     grid = (cfg.units, cfg.days)
     joined = BlockDraws(*(np.empty(grid, dtype=t) for t in (float, float, np.int8, float, np.int8)))
-    totals, days = np.zeros((cfg.units, latent.HOURS)), np.zeros(cfg.units)
+    totals, days = np.zeros((cfg.units, profiles.HOURS)), np.zeros(cfg.units)
     for b, seq in enumerate(seeds[1:]):
         block = slice(b * BLOCK_UNITS, min((b + 1) * BLOCK_UNITS, cfg.units))
         rng = np.random.default_rng(seq)
         draws = _simulate_block(cfg, design, block, dates, holiday, rng)
-        totals[block], days[block] = _in_stock_totals(draws, design.profile[block], rng)
+        totals[block], days[block] = _in_stock_totals(draws, design.profile[block], train, rng)
         for whole, part in zip(joined, draws, strict=True):
             whole[block] = part
-    profile_hat = latent.estimate_profiles(totals, days, design.cat_2)
+    profile_hat = profiles.estimate_profiles(totals, days, design.cat_2)
     hour = joined.stockout_hour
-    hours_out = latent.BUSINESS_END - np.maximum(hour, latent.BUSINESS_START)
+    hours_out = profiles.BUSINESS_END - np.maximum(hour, profiles.BUSINESS_START)
     return SyntheticArrays(
         unit_id=design.unit_id,
         location=design.location,
@@ -184,7 +193,7 @@ def generate_arrays(cfg: SyntheticConfig) -> SyntheticArrays:
         holiday=holiday,
         sales=joined.sales,
         true_demand=joined.true_demand,
-        stockout_fraction=np.where(hour < latent.BUSINESS_END, hours_out / 16.0, 0.0),
+        stockout_fraction=np.where(hour < profiles.BUSINESS_END, hours_out / 16.0, 0.0),
         in_stock_share=_observed_share(hour, profile_hat),
         discount=joined.discount,
         promo=joined.promo,
@@ -251,13 +260,13 @@ def draw_units(cfg: SyntheticConfig, rng: np.random.Generator) -> UnitDesign:
 def _bump_profile(morning: np.ndarray, evening: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Hourly profiles ``(unit, 24)``: a morning and an evening peak (hours, ``(unit,)``)
     mixed by ``weight`` on top of a small floor, zero outside business hours."""
-    hour = np.arange(latent.HOURS) + 0.5
+    hour = np.arange(profiles.HOURS) + 0.5
 
     def bump(centre: np.ndarray) -> np.ndarray:
         return np.exp(-0.5 * ((hour - centre[:, None]) / 1.8) ** 2)
 
     profile = weight[:, None] * bump(morning) + (1 - weight[:, None]) * bump(evening) + 0.03
-    profile = profile * latent.business_hours()
+    profile = profile * profiles.business_hours()
     return profile / profile.sum(axis=1, keepdims=True)
 
 
@@ -309,12 +318,12 @@ def _censor(
         ``sales`` int ``(unit, day)``, and the stockout hour int8 ``(unit, day)`` (24 = none).
     """
     rows, days = np.nonzero(rng.random(demand.shape) < p_out)
-    first = rng.integers(latent.BUSINESS_START + 1, latent.BUSINESS_END, size=len(rows))
-    first[rng.random(len(rows)) < FULL_OUT_SHARE] = latent.BUSINESS_START
+    first = rng.integers(profiles.BUSINESS_START + 1, profiles.BUSINESS_END, size=len(rows))
+    first[rng.random(len(rows)) < FULL_OUT_SHARE] = profiles.BUSINESS_START
     before = np.cumsum(profile, axis=1) - profile
     sales = demand.copy()
     sales[rows, days] = rng.binomial(demand[rows, days], np.clip(before[rows, first], 0, 1))
-    hour = np.full(demand.shape, latent.HOURS, dtype=np.int8)
+    hour = np.full(demand.shape, profiles.HOURS, dtype=np.int8)
     hour[rows, days] = first
     return sales, hour
 
@@ -349,33 +358,34 @@ def _promo_start_rate(rate: float) -> float:
 
 
 def _in_stock_totals(
-    draws: BlockDraws, profile: np.ndarray, rng: np.random.Generator
+    draws: BlockDraws, profile: np.ndarray, train: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Hourly sales summed over each unit's fully in-stock days, and its selling such days.
+    """Hourly sales summed over each unit's fully in-stock training days, and its selling ones.
 
     The sum of a unit's daily multinomial splits over one profile is one multinomial of the
-    summed demand, so the hourly rows need not be materialised.
+    summed demand, so the hourly rows need not be materialised. ``train`` (bool ``(day,)``)
+    marks the days to learn from.
 
     Returns:
         ``totals`` float ``(unit, 24)`` and ``days`` float ``(unit,)``, as
-        ``latent.in_stock_hour_totals`` computes them from hourly rows.
+        ``profiles.in_stock_hour_totals`` computes them from hourly rows.
     """
-    full = draws.stockout_hour >= latent.BUSINESS_END
+    full = (draws.stockout_hour >= profiles.BUSINESS_END) & train
     n_sold = np.where(full, draws.true_demand, 0).sum(axis=1).astype(np.int64)
     totals = rng.multinomial(n_sold, profile)
     return totals.astype(np.float64), ((draws.true_demand > 0) & full).sum(axis=1).astype(float)
 
 
 def _observed_share(stockout_hour: np.ndarray, profile: np.ndarray) -> np.ndarray:
-    """``latent.in_stock_share`` of each unit-day, float ``(unit, day)``.
+    """``profiles.in_stock_share`` of each unit-day, float ``(unit, day)``.
 
     A day's flags are "out from its stockout hour on", so each unit needs the share for
     only 25 flag patterns (stockout hour 0…24, 24 = never), looked up per day.
     """
-    patterns = np.arange(latent.HOURS)[None, :] >= np.arange(latent.HOURS + 1)[:, None]
+    patterns = np.arange(profiles.HOURS)[None, :] >= np.arange(profiles.HOURS + 1)[:, None]
     share = np.empty(stockout_hour.shape)
     for start in range(0, len(profile), BLOCK_UNITS):
         block = slice(start, start + BLOCK_UNITS)
-        table = latent.in_stock_share(patterns[None], profile[block, None, :])
+        table = profiles.in_stock_share(patterns[None], profile[block, None, :])
         share[block] = np.take_along_axis(table, stockout_hour[block].astype(np.intp), axis=1)
     return share

@@ -3,7 +3,9 @@
 Every row rule is a vectorised Polars expression that is true on offending rows; all of a
 table's rules run in one pass and the earliest offending row is reported (ties go to the rule
 listed first). Row numbers are 1-based data rows: row 1 is the first row under a CSV header.
-Table rules (duplicates, gaps, units missing from either table) run once the rows are sound.
+Table rules (duplicates, a date grid stretched by a far-off unit, gaps, units missing from
+either table) run once the rows are sound. Unit parameters are checked against the daily
+table's date grid: ``L`` and ``R`` may not exceed its number of days.
 
 Values are parsed the same way here and in ``canonical.to_panel`` (``number``, ``day``), so a
 CSV read entirely as text and a typed Parquet file are held to the same rules.
@@ -24,6 +26,10 @@ DAILY_REQUIRED = ("unit_id", "date", "sales")
 NON_NEGATIVE = ("sales", "discount", "price", "true_demand")
 FRACTIONS = ("stockout_fraction", "in_stock_share")
 FLAGS = ("promo", "holiday")
+GRID_MAX_DAYS = 3660
+"""A date grid longer than this (about ten years), days, is checked for a far-off unit."""
+GRID_SPAN_RATIO = 4
+"""… and refused if also longer than this many times the longest single unit's span."""
 PARAMETERS = (
     "lead_time",
     "review_period",
@@ -56,10 +62,19 @@ def number(df: pl.DataFrame, name: str) -> pl.Expr:
     return pl.lit(None, dtype=pl.Float64)
 
 
-def day(df: pl.DataFrame, name: str = "date") -> pl.Expr:
-    """Column ``name`` as ``pl.Date``; text must read YYYY-MM-DD (null where it does not)."""
-    dtype = df.schema[name]
+def day(df: pl.DataFrame | pl.Schema, name: str = "date") -> pl.Expr:
+    """Column ``name`` as ``pl.Date``; text must read YYYY-MM-DD (null where it does not).
+
+    Categorical and Enum columns (Parquet dictionary columns) are read as their text.
+
+    Args:
+        df: the table, or its schema (for a lazy frame).
+        name: the column.
+    """
+    dtype = (df.schema if isinstance(df, pl.DataFrame) else df)[name]
     col = pl.col(name)
+    if isinstance(dtype, pl.Categorical | pl.Enum):
+        col, dtype = col.cast(pl.String), pl.String
     if dtype == pl.String:
         return col.str.strip_chars().str.to_date(DATE_FORMAT, strict=False)
     if dtype == pl.Date:
@@ -90,9 +105,15 @@ def validate_daily(df: pl.DataFrame, file: str) -> None:
 
 
 def validate_units(units: pl.DataFrame, daily: pl.DataFrame, file: str) -> None:
-    """Check the unit table (one row per unit) against the daily table's units."""
+    """Check the unit table (one row per unit) against the daily table's units and dates.
+
+    ``lead_time`` and ``review_period`` may not exceed the number of days on the daily
+    table's date grid (a longer one could never be simulated, and 1e30 would not fit int64).
+    """
     _require(units, ("unit_id",), file)
-    _first_bad_row(units, _unit_checks(units), file)
+    span = daily.select(day(daily).cast(pl.Int32).max() - day(daily).cast(pl.Int32).min())
+    n_days = int(span.item() or 0) + 1
+    _first_bad_row(units, _unit_checks(units, n_days), file)
     key = units.select(unit=unit_key())
     repeat = key.select((~pl.col("unit").is_first_distinct()).arg_true().first()).item()
     if repeat is not None:
@@ -166,7 +187,7 @@ def _daily_checks(df: pl.DataFrame) -> list[Check]:
     return checks
 
 
-def _unit_checks(units: pl.DataFrame) -> list[Check]:
+def _unit_checks(units: pl.DataFrame, n_days: int) -> list[Check]:
     text = ["unit_id", "location", *category_columns(units.columns)]
     checks = [
         Check(c, "missing value", pl.col(c).is_null(), pl.col(c))
@@ -174,18 +195,22 @@ def _unit_checks(units: pl.DataFrame) -> list[Check]:
         if c in units.columns
     ]
     for name in (p for p in PARAMETERS if p in units.columns):
-        checks += _number_checks(units, name, _parameter_rules(units, name))
+        checks += _number_checks(units, name, _parameter_rules(units, name, n_days))
     return checks
 
 
-def _parameter_rules(units: pl.DataFrame, name: str) -> list[Rule]:
-    """Finite; ``L ≥ 0``, ``R ≥ 1``, ``0 ≤ offset < R`` whole numbers; ``c > 0``; ``h, p ≥ 0``."""
+def _parameter_rules(units: pl.DataFrame, name: str, n_days: int) -> list[Rule]:
+    """Finite; ``0 ≤ L ≤ n_days``, ``1 ≤ R ≤ n_days``, ``0 ≤ offset < R`` whole numbers;
+    ``c > 0``; ``h, p ≥ 0``."""
     rules = [_finite(name)]
     if name in ("lead_time", "review_period", "review_offset"):
         rules.append(_whole(name))
     if name == "unit_cost":
         return [*rules, ("non-positive unit_cost", lambda x: x <= 0)]
     rules.append(_at_least(name, 1 if name == "review_period" else 0))
+    if name in ("lead_time", "review_period"):
+        problem = f"{name} above the panel's {n_days} days"
+        rules.append((problem, lambda x: x > n_days))
     if name == "review_offset" and "review_period" in units.columns:
         period = number(units, "review_period")
         rules.append(("review_offset not below review_period", lambda x: x >= period))
@@ -225,6 +250,7 @@ def _check_duplicates_and_gaps(df: pl.DataFrame, file: str) -> None:
         n=pl.len(),
         distinct=pl.col("day").n_unique(),
     )
+    _check_grid(spans, float(keys["day"].median()), file)
     repeated = spans.filter(pl.col("n") > pl.col("distinct"))["unit"]
     if len(repeated):
         rows = keys.filter(pl.col("unit").is_in(repeated.implode()))
@@ -253,6 +279,33 @@ def _check_duplicates_and_gaps(df: pl.DataFrame, file: str) -> None:
             where=f"unit {unit}",
             value=_iso(int(missing)),
         )
+
+
+def _check_grid(spans: pl.DataFrame, median_day: float, file: str) -> None:
+    """Refuse a date grid stretched by a far-off unit (a mistyped year, say).
+
+    The grid runs from the earliest to the latest date of any unit. If it is longer than
+    ``GRID_MAX_DAYS`` and more than ``GRID_SPAN_RATIO`` × the longest single unit's span,
+    the end farther from the median date of all rows is named: the unit holding that
+    extreme date, and the date. (A far-off date inside a unit's own rows is a gap instead.)
+    """
+    first, last = spans["first"].min(), spans["last"].max()
+    grid = last - first + 1
+    longest = (spans["last"] - spans["first"] + 1).max()
+    if grid <= GRID_MAX_DAYS or grid <= GRID_SPAN_RATIO * longest:
+        return
+    column, extreme = (
+        ("first", first) if median_day - first >= last - median_day else ("last", last)
+    )
+    unit = spans.filter(pl.col(column) == extreme)["unit"].sort()[0]
+    raise InputError(
+        file,
+        f"date far from the other units' dates: the date grid would span {grid:,} days, "
+        f"over {GRID_SPAN_RATIO}× the longest unit's {longest:,} and over {GRID_MAX_DAYS:,}",
+        column="date",
+        where=f"unit {unit}",
+        value=_iso(int(extreme)),
+    )
 
 
 def _iso(days: int) -> str:
