@@ -51,10 +51,18 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
 def resolve_config(
     config: Path | None, data: str | None, fmt: str | None, overrides: list[str] | None
 ) -> Config:
-    """Load the preset and apply ``--data``, ``--format`` and ``--set`` (in that order)."""
+    """Load the preset and apply ``--data``, ``--format`` and ``--set`` (in that order).
+
+    A ``--data`` path given without ``--format`` to a config whose format is synthetic (the
+    default) takes the format the path looks like (``orpr.data.infer_format``).
+    """
     extra: dict[str, Any] = {}
     if data is not None:
         extra["data.path"] = data
+        if fmt is None and load_config(config, overrides or ()).data.format == "synthetic":
+            from orpr.data import infer_format
+
+            fmt = infer_format(data)
     if fmt is not None:
         extra["data.format"] = fmt
     return load_config(config, overrides or (), extra=extra)
@@ -104,6 +112,9 @@ def evaluate_cmd(
         str | None, typer.Option("--policies", help="Comma-separated policy names.")
     ] = None,
     overrides: SetOpt = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Trained model directory (for 'pretrained').")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Run directory for metrics.json.")
     ] = None,
@@ -115,7 +126,7 @@ def evaluate_cmd(
     from orpr.render import render_evaluation
     from orpr.run_dir import write_run_files
 
-    cfg = resolve_config(config, data, fmt, overrides)
+    cfg = resolve_config(config, data, fmt, [*(overrides or []), *_model_override(model)])
     names = tuple(p.strip() for p in policies.split(",") if p.strip()) if policies else None
     ev = evaluate(load_panel(cfg), cfg, names)
     result = metrics_json(ev)
@@ -160,3 +171,59 @@ def oracle_lost_sales(
     typer.echo(
         f"best capped base-stock      {result.capped_base_stock_cost:.4f}  (S = {s}, r = {r})"
     )
+
+
+def _model_override(model: str | None) -> list[str]:
+    """``--model DIR`` as a ``model.checkpoint`` override (a TOML string)."""
+    return [] if model is None else [f"model.checkpoint={json.dumps(model)}"]
+
+
+@app.command("labels")
+@friendly
+def labels_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Directory for the label artifacts.")],
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    fmt: FormatOpt = None,
+    overrides: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate the OR labels (v*, λ*) of the training period and compare the label policy."""
+    from orpr.data import load_panel
+    from orpr.labels import labels_json, make_labels, render_labels, write_labels
+    from orpr.progress import day_progress
+
+    cfg = resolve_config(config, data, fmt, overrides)
+    panel = load_panel(cfg)
+    with day_progress("labels", enabled=not as_json) as progress:
+        run = make_labels(panel, cfg, progress)
+    write_labels(run, out)
+    if as_json:
+        print_json(labels_json(run))
+    else:
+        render_labels(run)
+        typer.echo(f"wrote {out}")
+
+
+@app.command("pretrain")
+@friendly
+def pretrain_cmd(
+    labels: Annotated[Path, typer.Option("--labels", help="Labels directory (orpr labels --out).")],
+    out: Annotated[Path, typer.Option("--out", help="Run directory for the model.")],
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    fmt: FormatOpt = None,
+    overrides: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pretrain the encoder on demand, then the decision head on the OR labels."""
+    from orpr.data import load_panel
+    from orpr.pretrain import pretrain, pretrain_json, render_pretrain
+
+    cfg = resolve_config(config, data, fmt, overrides)
+    run = pretrain(load_panel(cfg), labels, cfg, out, progress=not as_json)
+    if as_json:
+        print_json(pretrain_json(run))
+    else:
+        render_pretrain(run)
+        typer.echo(f"wrote {out}")

@@ -110,9 +110,12 @@ def demand_sum_quantile(demand: np.ndarray, active: np.ndarray, span: int, q: fl
     sums = _window_sums(d, span)  # (n, days - span + 1)
     full = _window_sums(active.astype(np.float64), span) == span
     out = mean * span
-    rows = full.any(axis=1)
-    if rows.any():
-        out[rows] = np.nanquantile(np.where(full[rows], sums[rows], np.nan), q, axis=1)
+    every = full.all(axis=1)  # the common case: np.quantile, vectorised
+    if every.any():
+        out[every] = np.quantile(sums[every], q, axis=1)
+    some = full.any(axis=1) & ~every  # recently launched: only the fully active windows
+    if some.any():
+        out[some] = np.nanquantile(np.where(full[some], sums[some], np.nan), q, axis=1)
     return out
 
 

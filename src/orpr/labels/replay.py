@@ -1,0 +1,258 @@
+"""Candidate replay and the group decision: the one code path of labels and ``or_hindsight``.
+
+Symbols (DESIGN §2, §5):
+    t     the decision day (absolute panel day).
+    L, R  lead time and review period of a unit, days.
+    H     replay horizon, days: ``max(L + 2R, H_min)`` by default (``horizons``).
+    v     candidate inventory days on the grid; the target is ``S = v · d̂_t``, held over H.
+    d̂_t  reference rate of day t, units per day.
+    c     unit value; α the service target; λ the knapsack's multiplier (``orpr.mckp``).
+
+From the units' positions at the start of day t, every candidate v is replayed with the
+simulator kernel over the days ``[t, t + H)`` of latent demand; the decision can only affect
+``[t + L, t + H)``, so over those days it records ``stock_iv = Σ c·I``, ``loss_iv = Σ c·lost``
+and ``sale_i = Σ c·d``. A unit marked ``start`` (its first label) has no position yet: each
+candidate then starts from its own steady position (``backtest.steady_state`` of
+``v · d̂_t``). Windows are cut at ``stop`` (the first day the replay may not see): the labels
+never reach it (they skip such days), the oracle truncates its last windows.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from orpr.backtest import sim_params, steady_state
+from orpr.config import LabelsConfig
+from orpr.mckp import MckpSolution, loss_budget, solve_mckp
+from orpr.panel import Panel
+from orpr.sim import SimParams, SimState, pipeline_length, simulate_totals
+
+
+class LabelInputs(NamedTuple):
+    """Everything fixed over a label run, arrays ``(unit,)`` unless stated.
+
+    Attributes:
+        demand: latent demand, 0 on inactive days, units ``(unit, day)``.
+        d_hat: reference rate ``d̂``, units per day ``(unit, day)``.
+        params: lead times and review calendar.
+        unit_cost: ``c``, value per unit.
+        group: decision-group code (0 for every unit when all units form one group).
+        horizon: ``H``, days.
+        grid: candidate inventory days ``v``, ascending ``(candidate,)``.
+    """
+
+    demand: np.ndarray
+    d_hat: np.ndarray
+    params: SimParams
+    unit_cost: np.ndarray
+    group: np.ndarray
+    horizon: np.ndarray
+    grid: np.ndarray
+
+    @property
+    def slots(self) -> int:
+        """Pipeline slots ``P`` of the simulator state."""
+        return pipeline_length(self.params.lead_time)
+
+
+class Positions(NamedTuple):
+    """Units deciding on day t and their state at the start of t (before its arrivals).
+
+    Attributes:
+        units: unit indices ``(n,)``.
+        on_hand: units on hand ``(n,)``.
+        pipeline: outstanding orders ``(n, P)``; slot k arrives on day t + k.
+        start: the unit has no position yet and starts at each candidate's steady one, ``(n,)``.
+    """
+
+    units: np.ndarray
+    on_hand: np.ndarray
+    pipeline: np.ndarray
+    start: np.ndarray
+
+
+class Replay(NamedTuple):
+    """Outcomes of every candidate, rows in ``Positions.units`` order. With a ``Workspace``,
+    ``stock`` and ``loss`` live in its buffers until the workspace's next replay.
+
+    Attributes:
+        stock: ``Σ c·I`` over ``[t + L, t + H)``, value-days ``(n, candidate)``.
+        loss: ``Σ c·lost`` over the same days, value ``(n, candidate)``.
+        sale: ``Σ c·d`` over the same days, value ``(n,)``.
+    """
+
+    stock: np.ndarray
+    loss: np.ndarray
+    sale: np.ndarray
+
+
+class GroupDecision(NamedTuple):
+    """The knapsack's answer for the deciding units, arrays ``(n,)``.
+
+    Attributes:
+        choice: grid index of ``v*``.
+        lam: ``λ*`` of the unit's group, days.
+        met: the group's budget holds.
+        replay: the candidate outcomes the choice was made from.
+    """
+
+    choice: np.ndarray
+    lam: np.ndarray
+    met: np.ndarray
+    replay: Replay
+
+
+def horizons(params: SimParams, cfg: LabelsConfig) -> np.ndarray:
+    """``H`` per unit, days ``(unit,)``: ``L + 2R`` (or ``cfg.horizon_days``), ≥ ``H_min``, ≥ L + 1."""
+    lead = np.asarray(params.lead_time, dtype=np.int64)
+    rule = lead + 2 * np.asarray(params.review_period, dtype=np.int64)
+    base = np.full_like(lead, cfg.horizon_days) if cfg.horizon_days > 0 else rule
+    return np.maximum(np.maximum(base, cfg.horizon_min), lead + 1)
+
+
+def group_codes(panel: Panel, rule: str) -> np.ndarray:
+    """Decision-group code per unit: all zeros (``"all"``) or the top-level category index."""
+    if rule == "category":
+        return np.unique(panel.units.category, return_inverse=True)[1].astype(np.int64)
+    return np.zeros(panel.n_units, dtype=np.int64)
+
+
+def label_inputs(panel: Panel, d_hat: np.ndarray, cfg: LabelsConfig) -> LabelInputs:
+    """The fixed inputs of a label run or of the oracle on ``panel``."""
+    params = sim_params(panel)
+    return LabelInputs(
+        demand=np.where(panel.active, panel.demand, 0.0),
+        d_hat=d_hat,
+        params=params,
+        unit_cost=np.asarray(panel.units.unit_cost, dtype=np.float64),
+        group=group_codes(panel, cfg.group),
+        horizon=horizons(params, cfg),
+        grid=np.asarray(cfg.grid, dtype=np.float64),
+    )
+
+
+class Workspace:
+    """Scratch arrays reused from one decision day to the next.
+
+    The replay's start state is ``(candidate, n, P)`` — tens of MB for a large group — and
+    its targets and outcomes ``(candidate, n)`` several MB each; fresh arrays of that size are
+    mapped and zero-filled by the OS every day, while reused buffers cost only the writes.
+    """
+
+    def __init__(self) -> None:
+        self._flat: dict[str, np.ndarray] = {}
+
+    def array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A C-contiguous float64 array of ``shape`` (contents undefined), valid until the
+        next call with the same ``name``."""
+        size = int(np.prod(shape))
+        flat = self._flat.get(name)
+        if flat is None or flat.size < size:
+            flat = self._flat[name] = np.empty(max(size, 1))
+        return flat[:size].reshape(shape)
+
+
+def candidate_state(positions: Positions, target: np.ndarray, rate: np.ndarray,
+                    lead_time: np.ndarray, workspace: Workspace | None = None) -> SimState:
+    """The replay's start state ``(candidate, n)``: the position, or each v's steady one.
+
+    Args:
+        positions: the deciding units.
+        target: ``S = v · d̂_t``, units ``(candidate, n)``.
+        rate: ``d̂_t``, units per day ``(n,)``.
+        lead_time: ``L``, days ``(n,)``.
+        workspace: reusable buffers for the state (a fresh one if None).
+    """
+    ws = workspace or Workspace()
+    batch, (n, slots) = target.shape[0], positions.pipeline.shape
+    on_hand = ws.array("on_hand", (batch, n))
+    pipeline = ws.array("pipeline", (batch, n, slots))
+    on_hand[:] = positions.on_hand[None]
+    pipeline[:] = positions.pipeline[None]
+    s = positions.start
+    if s.any():
+        steady = steady_state(target[:, s], rate[s], lead_time[s], slots)
+        on_hand[:, s] = steady.on_hand
+        pipeline[:, s] = steady.pipeline
+    return SimState(on_hand, pipeline)
+
+
+def windows(lead_time: np.ndarray, horizon: np.ndarray, days_left: int) -> tuple[np.ndarray, np.ndarray]:
+    """The affected days ``[L, min(H, days_left))`` relative to t, int64 ``(n,)`` each."""
+    stop = np.minimum(horizon, days_left).astype(np.int64)
+    return np.minimum(lead_time, stop).astype(np.int64), stop
+
+
+def window_sum(demand: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """``Σ d`` over each row's days ``[start, stop)``; ``demand (n, day)``, returns ``(n,)``."""
+    day = np.arange(demand.shape[1])[None, :]
+    return np.where((day >= start[:, None]) & (day < stop[:, None]), demand, 0.0).sum(axis=1)
+
+
+def replay_candidates(inputs: LabelInputs, t: int, stop: int, positions: Positions,
+                      workspace: Workspace | None = None) -> Replay:
+    """Replay every grid v from the positions over ``[t, t + H)``, cut at ``stop``.
+
+    Args:
+        inputs: the run's fixed inputs.
+        t: the decision day; ``t < stop``.
+        stop: the first day the replay may not see (the panel's end, or the training end).
+        positions: the deciding units.
+        workspace: reusable buffers (see ``Workspace``).
+    """
+    ws = workspace or Workspace()
+    u = positions.units
+    n, m = len(u), len(inputs.grid)
+    params = SimParams(*(np.asarray(a)[u] for a in inputs.params))
+    start, end = windows(params.lead_time, inputs.horizon[u], stop - t)
+    demand = np.ascontiguousarray(inputs.demand[u, t : t + int(end.max(initial=0))])
+    rate = inputs.d_hat[u, t]
+    target = np.multiply(inputs.grid[:, None], rate[None, :], out=ws.array("target", (m, n)))
+    state = candidate_state(positions, target, rate, params.lead_time, ws)
+    held, lost = simulate_totals(demand, target, state, params, start, end, day0=t)
+    cost = inputs.unit_cost[u][:, None]
+    return Replay(
+        stock=np.multiply(held.T, cost, out=ws.array("stock", (n, m))),
+        loss=np.multiply(lost.T, cost, out=ws.array("loss", (n, m))),
+        sale=window_sum(demand, start, end) * cost[:, 0],
+    )
+
+
+def solve_groups(replay: Replay, group: np.ndarray, alpha: float, cfg: LabelsConfig
+                 ) -> list[tuple[np.ndarray, MckpSolution]]:
+    """One knapsack per group code: ``[(rows of the group, solution)]``, groups ascending."""
+    codes = np.unique(group)
+    if codes.size == 1:  # one group: no copies of the outcome tables
+        rows = np.arange(group.size)
+        return [(rows, solve_mckp(replay.stock, replay.loss, loss_budget(replay.sale, alpha),
+                                  cfg.lam_steps, cfg.lam_range))]
+    out = []
+    for code in codes:
+        rows = np.flatnonzero(group == code)
+        budget = loss_budget(replay.sale[rows], alpha)
+        out.append((rows, solve_mckp(replay.stock[rows], replay.loss[rows], budget,
+                                     cfg.lam_steps, cfg.lam_range)))
+    return out
+
+
+def decide_groups(inputs: LabelInputs, t: int, stop: int, positions: Positions, alpha: float,
+                  cfg: LabelsConfig, workspace: Workspace | None = None) -> GroupDecision:
+    """Candidate replay + knapsack for the units deciding on day t (labels and the oracle).
+
+    Args:
+        inputs: the run's fixed inputs.
+        t: the decision day.
+        stop: the first day the replay may not see.
+        positions: the deciding units and their positions.
+        alpha: the service target α.
+        cfg: the grid, λ bisection and group rule.
+        workspace: reusable buffers (see ``Workspace``).
+    """
+    replay = replay_candidates(inputs, t, stop, positions, workspace)
+    n = len(positions.units)
+    choice, lam, met = np.zeros(n, dtype=np.int64), np.zeros(n), np.ones(n, dtype=bool)
+    for rows, sol in solve_groups(replay, inputs.group[positions.units], alpha, cfg):
+        choice[rows], lam[rows], met[rows] = sol.choice, sol.lam, sol.met
+    return GroupDecision(choice, lam, met, replay)
