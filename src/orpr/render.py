@@ -23,7 +23,10 @@ def _row(m: Metrics) -> list[str]:
 
 
 def _label(name: str, oracle: bool) -> str:
-    return f"{name} (oracle)" if oracle else name
+    return f"{name}*" if oracle else name
+
+
+ORACLE_NOTE = "* oracle: sees the future demand, not implementable"
 
 
 def render_evaluation(ev: Evaluation, console: Console | None = None) -> None:
@@ -51,6 +54,8 @@ def render_evaluation(ev: Evaluation, console: Console | None = None) -> None:
         ]
         seg.add_row(s, f"{n:,}", *cells)
     console.print(seg)
+    if any(r.oracle for r in ev.reports):
+        console.print(ORACLE_NOTE)
 
 
 def _table(title: str, rows: list[tuple[str, Metrics]]) -> Table:
