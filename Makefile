@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/orpr labels --config configs/demo.toml --out runs/demo/labels
 	$(BIN)/orpr evaluate --config configs/demo.toml --out runs/demo
 
 test: $(STAMP)
