@@ -180,8 +180,8 @@ class ModelConfig:
     """Attention heads, count."""
     d_ff: int = 512
     """Hidden width of each block's MLP, features."""
-    dropout: float = 0.0
-    """Encoder dropout rate, fraction."""
+    dropout: float = 0.1
+    """Encoder dropout in demand pretraining (forecasts hold up better on later days), fraction."""
     latent: int = 16
     """Dims of the decision head's latent z, dims."""
     decoder_hidden: int = 256
@@ -214,7 +214,7 @@ class TrainConfig:
     """Unit-days sampled afresh for each demand epoch, states."""
     demand_lr: float = 1e-3
     """AdamW learning rate of demand pretraining, per step."""
-    label_epochs: int = 6
+    label_epochs: int = 8
     """Epochs of decision-head training on OR labels, epochs."""
     label_samples: int = 24576
     """Labelled states sampled afresh for each label epoch, states."""
@@ -226,6 +226,10 @@ class TrainConfig:
     """Encoder learning rate as a fraction of label_lr once unfrozen (0 = stays frozen), ratio."""
     beta_vae: float = 0.01
     """Weight of KL(q(z|h) ‖ N(0, I)) in the label loss, per nat."""
+    demand_weight: float = 2.0
+    """Weight of the demand pinball loss while the encoder trains on labels, ratio."""
+    label_dropout: float = 0.0
+    """Encoder dropout while training on labels (model.dropout is demand pretraining's), rate."""
     smoothing: float = 0.1
     """Label mass spread onto the ±1 neighbouring grid bins, fraction."""
     weight_decay: float = 0.01

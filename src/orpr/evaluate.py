@@ -89,7 +89,7 @@ def build_policy(name: str, panel: Panel, d_hat: np.ndarray, split: Split, cfg: 
     if name == "pretrained":
         from orpr.pretrained_policy import load_policy
 
-        return load_policy(cfg.model.checkpoint, panel)
+        return load_policy(cfg.model.checkpoint, panel, threads=cfg.pretrain.threads)
     raise InputError("--policies", f"unknown policy; valid: {', '.join(POLICIES)}", value=name)
 
 

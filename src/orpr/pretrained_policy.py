@@ -1,0 +1,86 @@
+"""The ``pretrained`` policy: the stage-2 model's decision head, ``z = μ``, mode of the logits.
+
+Symbols: ``t`` the review day; ``W`` days of history; ``d̂_t`` the reference rate; ``v`` the
+decision in inventory days, read off the label grid at the arg-max of the logits.
+
+On each review day the policy builds the three streams from ``ctx.history`` (only its last
+``W`` days are needed) and the known calendar (promotions, prices and holidays are planned in
+advance, so the calendar of the held-out days is known; their demand is not), and the current
+position from the simulator (``ctx.on_hand``, ``ctx.pipeline``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from orpr.checkpoint import has_model, load_model
+from orpr.errors import InputError
+from orpr.features import Calendar, Position, build_features, feature_source, known_calendar
+from orpr.model import ORPRModel, to_tensors
+from orpr.panel import Panel
+from orpr.policies import DecisionContext
+
+
+@dataclass
+class PretrainedPolicy:
+    """Decide with a trained model.
+
+    Attributes:
+        model: the trained model (eval mode).
+        grid: inventory days of each logit ``(n_bins,)``.
+        calendar: the known calendar of the whole panel.
+        alpha: service target ``α`` fed to the objective stream.
+        batch_size: states per forward pass.
+    """
+
+    model: ORPRModel
+    grid: np.ndarray
+    calendar: Calendar
+    alpha: float
+    batch_size: int = 4096
+    name: str = "pretrained"
+    oracle: bool = False
+
+    def decide(self, ctx: DecisionContext) -> np.ndarray:
+        fspec = self.model.spec.features
+        start = max(0, ctx.day - fspec.window)
+        src = feature_source(ctx.history.take_days(start, ctx.day), fspec, day0=start)
+        n = len(ctx.units)
+        pos = Position(np.full(n, self.alpha), ctx.on_hand, ctx.pipeline)
+        x = build_features(src, self.calendar, ctx.units, ctx.day, ctx.d_hat, pos, fspec)
+        best = np.zeros(n, dtype=np.int64)
+        with torch.inference_mode():
+            for i in range(0, n, self.batch_size):
+                part = type(x)(*(a[i : i + self.batch_size] for a in x))
+                best[i : i + self.batch_size] = self.model.decision_logits(to_tensors(part)).argmax(1).numpy()
+        return self.grid[best]
+
+
+def load_policy(
+    run_dir: str | Path, panel: Panel, alpha: float | None = None, batch_size: int = 4096,
+    threads: int | None = None,
+) -> PretrainedPolicy:
+    """The ``pretrained`` policy of a trained model in ``run_dir``.
+
+    Args:
+        run_dir: directory holding ``model.safetensors`` and ``model.json``.
+        panel: the panel the policy will be walked over (its calendar is read).
+        alpha: service target; default: the labels' median α recorded with the model.
+        batch_size: states per forward pass.
+        threads: torch threads of this process for inference (None: leave as is).
+
+    Raises:
+        InputError: no trained model in ``run_dir``.
+    """
+    if not str(run_dir) or not has_model(run_dir):
+        raise InputError(str(run_dir) or "model.checkpoint", "no trained model here "
+                         "(run `orpr pretrain` and set model.checkpoint to its --out)")
+    if threads is not None:
+        torch.set_num_threads(max(1, threads))
+    model, grid, meta = load_model(run_dir)
+    a = alpha if alpha is not None else float(meta.get("alpha", 0.95))
+    return PretrainedPolicy(model, np.asarray(grid), known_calendar(panel), a, batch_size)
