@@ -12,7 +12,8 @@ figures, and resumes from whatever ``out_dir`` already holds. Run directory::
 Figures: the forecast's WAPE on held-out in-stock days next to seasonal-naive and 28-day-mean
 forecasts, and the decision's label accuracy (exact and within ±1 grid step, ``z = μ``) on
 labelled held-out days — or, as labels cover only the training period, on labelled states of
-the validation days that early stopping did not use. The ``pretrained`` policy (``orpr.pretrained_policy``) decides with the saved model.
+the validation days that early stopping did not use. The ``pretrained`` policy
+(``orpr.pretrained_policy``) decides with the saved model.
 """
 
 from __future__ import annotations

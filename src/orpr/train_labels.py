@@ -142,7 +142,8 @@ class LabelTask:
         self.train_rows = np.flatnonzero(table.days < val_start)
         val = np.flatnonzero((table.days >= val_start) & (table.days < holdout))
         pick = np.random.default_rng([seed, LABEL_STAGE, 10**6]).permutation(len(val))
-        self.val_rows = np.sort(val[pick[: cfg.val_samples]])
+        # at most half: the other half is left for an unbiased label accuracy
+        self.val_rows = np.sort(val[pick[: min(cfg.val_samples, len(val) // 2)]])
 
     def frozen(self, epoch: int) -> bool:
         return epoch < self.cfg.frozen_epochs or self.cfg.unfreeze_lr_scale <= 0
