@@ -157,7 +157,7 @@ def test_the_pretrained_policy_is_evaluated_next_to_the_baselines(setup):
 
 def test_the_pretrained_policy_needs_a_trained_model(setup):
     cfg, panel, _, root, _ = setup
-    with pytest.raises(InputError, match="no trained model"):
+    with pytest.raises(InputError, match="no trained .pretrained. model"):
         evaluate(panel, cfg, ("pretrained",))
 
 

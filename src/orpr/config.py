@@ -247,6 +247,61 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class RLConfig:
+    """Stage 3 (RLOO alignment, DESIGN §7) and stage 4 (expert promotion fine-tune, §8)."""
+
+    samples: int = 8
+    """K: actions sampled per decision state (leave-one-out needs at least 2), actions."""
+    omega: float = 0.5
+    """ω: weight of the rule reward r_rule against the simulated reward r_sim, in [0, 1]."""
+    beta: float = 0.05
+    """β: weight of KL(π ‖ π_ref) in the loss, per nat."""
+    rule_scale: float = 0.0
+    """Grid distance, in days, at which r_rule reaches −1 (0 = the grid's span), days."""
+    against_weight: float = 2.0
+    """Weight of r_rule when v_k deviates against the direction the label moves the position, ratio."""
+    tie_scale: str = "sale"
+    """Scale of r_sim's λ*-scalarised tie-break: sale (demand value of the window) | reference
+    (the reference action's stock + λ*·loss), name."""
+    epochs: int = 6
+    """Epochs of RLOO, epochs."""
+    states: int = 16384
+    """Labelled states sampled afresh per epoch, states."""
+    batch_size: int = 256
+    """States per optimiser step (each with K actions), states."""
+    lr: float = 2e-4
+    """AdamW learning rate of the decision head, per step."""
+    encoder_lr_scale: float = 0.0
+    """Encoder learning rate as a fraction of lr (0 = encoder frozen), ratio."""
+    expert: str = ""
+    """Expert labels file (unit_id, date, v_expert; CSV or Parquet); empty = the built-in planner rule."""
+    expert_epochs: int = 4
+    """Epochs of the promotion fine-tune (stage 4), epochs."""
+    expert_warm_epochs: int = 1
+    """Of those, epochs of cross-entropy warm start on v_expert before RLOO, epochs."""
+    expert_beta: float = 0.05
+    """β of stage 4: KL to the general (stage-3) policy, per nat."""
+    expert_lookahead: int = 0
+    """Days after t whose promotions make a state a promotion state (0 = L + R), days."""
+    uplift_cap: float = 3.0
+    """Largest promotion uplift the planner rule applies, ratio."""
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    """Where the shardable stages run: in-process or on a Ray cluster."""
+
+    engine: str = "local"
+    """local | ray, name."""
+    address: str = ""
+    """Ray cluster address (empty = start a local Ray instance), host:port or 'auto'."""
+    shards: int = 1
+    """Unit shards of label generation, evaluation and recommendation, count."""
+    workers: int = 1
+    """Data-parallel training workers (Ray Train), count."""
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole run's configuration."""
 
@@ -263,6 +318,8 @@ class Config:
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     pretrain: TrainConfig = field(default_factory=TrainConfig)
+    rl: RLConfig = field(default_factory=RLConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
 
 
 def load_config(
@@ -401,6 +458,23 @@ def _check(cfg: Config, source: str) -> None:
     if not cfg.split.rate_floor > 0:
         raise InputError(source, "must be > 0", column="split.rate_floor",
                          value=cfg.split.rate_floor)
+    _one_of(source, "compute.engine", cfg.compute.engine, ("local", "ray"))
+    _one_of(source, "rl.tie_scale", cfg.rl.tie_scale, ("sale", "reference"))
+    if cfg.rl.samples < 2:
+        raise InputError(source, "leave-one-out needs at least 2 samples", column="rl.samples",
+                         value=cfg.rl.samples)
+    if not 0.0 <= cfg.rl.omega <= 1.0:
+        raise InputError(source, "must lie in [0, 1]", column="rl.omega", value=cfg.rl.omega)
+    for key, value in (("rl.beta", cfg.rl.beta), ("rl.expert_beta", cfg.rl.expert_beta),
+                       ("rl.rule_scale", cfg.rl.rule_scale), ("rl.lr", cfg.rl.lr),
+                       ("rl.encoder_lr_scale", cfg.rl.encoder_lr_scale)):
+        if value < 0:
+            raise InputError(source, "must be ≥ 0", column=key, value=value)
+    for key, value in (("compute.shards", cfg.compute.shards),
+                       ("compute.workers", cfg.compute.workers),
+                       ("rl.batch_size", cfg.rl.batch_size), ("rl.states", cfg.rl.states)):
+        if value < 1:
+            raise InputError(source, "must be ≥ 1", column=key, value=value)
     if not cfg.eval.policies:
         raise InputError(source, "name at least one policy", column="eval.policies")
     try:

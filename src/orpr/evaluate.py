@@ -19,11 +19,12 @@ from orpr.metrics import Metrics, summarize, window_totals
 from orpr.panel import Panel
 from orpr.policies import BaseStock, Incumbent, Policy
 from orpr.rate import reference_rates
+from orpr.run_dir import MODEL_POLICIES, model_dir
 from orpr.segments import abc_xyz
 from orpr.tuning import fit_incumbent
 
 BASELINES = ("incumbent", "base_stock")
-POLICIES = (*BASELINES, "or_hindsight", "pretrained")
+POLICIES = (*BASELINES, "or_hindsight", *MODEL_POLICIES)
 
 
 class Split(NamedTuple):
@@ -86,10 +87,11 @@ def build_policy(name: str, panel: Panel, d_hat: np.ndarray, split: Split, cfg: 
         from orpr.labels.hindsight import hindsight_oracle
 
         return hindsight_oracle(panel, d_hat, (split.train_start, split.holdout_start), cfg)
-    if name == "pretrained":
+    if name in MODEL_POLICIES:  # a trained model of the run directory model.checkpoint
         from orpr.pretrained_policy import load_policy
 
-        return load_policy(cfg.model.checkpoint, panel, threads=cfg.pretrain.threads)
+        return load_policy(model_dir(cfg.model.checkpoint, name), panel,
+                           threads=cfg.pretrain.threads, name=name)
     raise InputError("--policies", f"unknown policy; valid: {', '.join(POLICIES)}", value=name)
 
 

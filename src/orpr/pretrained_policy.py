@@ -62,7 +62,7 @@ class PretrainedPolicy:
 
 def load_policy(
     run_dir: str | Path, panel: Panel, alpha: float | None = None, batch_size: int = 4096,
-    threads: int | None = None,
+    threads: int | None = None, name: str = "pretrained",
 ) -> PretrainedPolicy:
     """The ``pretrained`` policy of a trained model in ``run_dir``.
 
@@ -72,6 +72,7 @@ def load_policy(
         alpha: service target; default: the labels' median α recorded with the model.
         batch_size: states per forward pass.
         threads: torch threads of this process for inference (None: leave as is).
+        name: the policy's name in reports (pretrained, orpr, orpr_expert).
 
     Raises:
         InputError: no trained model in ``run_dir``.
@@ -83,4 +84,4 @@ def load_policy(
         torch.set_num_threads(max(1, threads))
     model, grid, meta = load_model(run_dir)
     a = alpha if alpha is not None else float(meta.get("alpha", 0.95))
-    return PretrainedPolicy(model, np.asarray(grid), known_calendar(panel), a, batch_size)
+    return PretrainedPolicy(model, np.asarray(grid), known_calendar(panel), a, batch_size, name)
