@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from orpr.compute import Engine
 from orpr.config import LabelsConfig
 from orpr.labels.replay import LabelInputs, horizons
 from orpr.labels.rolling import LabelTrace, roll_labels
@@ -44,16 +45,16 @@ def make_case(n_unit: int, n_day: int, seed: int = 0) -> tuple[np.ndarray, SimPa
 
 
 def label_run(demand: np.ndarray, params: SimParams, unit_cost: np.ndarray,
-              cfg: LabelsConfig) -> tuple[LabelTrace, float]:
-    """d̂ and the rolling labels over ``[HISTORY, day)`` with one decision group per day;
-    also returns the seconds spent on d̂."""
+              cfg: LabelsConfig, engine: Engine | None = None) -> tuple[LabelTrace, float]:
+    """d̂ and the rolling labels over ``[HISTORY, day)`` with one decision group per day, on
+    ``engine`` (default: in this process); also returns the seconds spent on d̂."""
     n_unit, n_day = demand.shape
     began = time.perf_counter()
     d_hat = reference_rates(demand, np.ones(demand.shape, dtype=bool), HISTORY, 0.01)
     rate_s = time.perf_counter() - began
     inputs = LabelInputs(demand, d_hat, params, unit_cost, np.zeros(n_unit, dtype=np.int64),
                          horizons(params, cfg), np.asarray(cfg.grid))
-    return roll_labels(inputs, HISTORY, n_day, ALPHA, cfg), rate_s
+    return roll_labels(inputs, HISTORY, n_day, ALPHA, cfg, engine=engine), rate_s
 
 
 def main() -> None:

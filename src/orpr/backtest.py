@@ -9,6 +9,9 @@ Start: the data records no inventory, so every unit starts ``warmup`` days befor
 scored window in the steady position of a days-of-cover rule ``S = (L + R) · d̂`` (the same
 for every policy), and the policy then decides as usual through the warm-up days, so each
 policy reaches its own regime (and review-cycle position) before scoring begins.
+
+Shards (``run_sharded``): units are independent in the backtest, so the walk can be split
+into unit ranges (``orpr.compute``) and joined in unit order, bit for bit the same.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from orpr.compute import Engine, spans
 from orpr.panel import Panel
 from orpr.policies import DecisionContext, Policy
 from orpr.sim import SimParams, SimState, pipeline_length, simulate
@@ -88,7 +92,8 @@ def steady_state(
 
 
 def run_backtest(
-    panel: Panel, policy: Policy, d_hat: np.ndarray, start: int, stop: int, warmup: int = 0
+    panel: Panel, policy: Policy, d_hat: np.ndarray, start: int, stop: int, warmup: int = 0,
+    units: slice = slice(None),
 ) -> BacktestResult:
     """Walk ``policy`` over days ``[start − warmup, stop)`` of ``panel``; keep ``[start, stop)``.
 
@@ -98,24 +103,28 @@ def run_backtest(
         d_hat: reference rates for the whole panel, units/day ``(unit, day)``.
         start, stop: the scored window, absolute day indices.
         warmup: days simulated (with the policy deciding) before ``start`` and not returned.
+        units: the unit range walked (a shard, see ``run_sharded``); the policy still sees
+            the whole panel and panel unit indices; the result holds these units' rows.
     """
     params = sim_params(panel)
-    demand = np.where(panel.active, panel.demand, 0.0)
+    slots = pipeline_length(params.lead_time)  # the whole panel's: the same state in any shard
+    rows = np.arange(panel.n_units)[units]
+    params = SimParams(*(a[units] for a in params))
+    demand = np.where(panel.active[units], panel.demand[units], 0.0)
+    rate = d_hat[units]
     first = start - warmup
     if first < 1:
         raise ValueError(f"the warm-up would start on day {first}; it needs history before it")
-    cover = (params.lead_time + params.review_period) * d_hat[:, first]
-    state = steady_state(
-        cover[None], d_hat[:, first], params.lead_time, pipeline_length(params.lead_time)
-    )
+    cover = (params.lead_time + params.review_period) * rate[:, first]
+    state = steady_state(cover[None], rate[:, first], params.lead_time, slots)
     review = review_days(params, first, stop - first)
-    v = np.full((panel.n_units, stop - first), np.nan)
+    v = np.full((len(rows), stop - first), np.nan)
     names = ("orders", "arrivals", "sales", "lost", "on_hand")
-    traj = {k: np.zeros((panel.n_units, stop - first)) for k in names}
+    traj = {k: np.zeros((len(rows), stop - first)) for k in names}
     for j, t in enumerate(range(first, stop)):
         due = np.flatnonzero(review[:, j])
-        v[due, j] = _decide(panel, policy, t, due, d_hat[due, t], state)
-        target = np.where(np.isnan(v[:, j]), 0.0, v[:, j]) * d_hat[:, t]
+        v[due, j] = _decide(panel, policy, t, rows[due], rate[due, t], state, due)
+        target = np.where(np.isnan(v[:, j]), 0.0, v[:, j]) * rate[:, t]
         step, state = simulate(demand[:, t : t + 1], target[None, :, None], state, params, day0=t)
         for name, arr in traj.items():
             arr[:, j] = getattr(step, name)[0, :, 0]
@@ -126,17 +135,42 @@ def run_backtest(
         start,
         stop,
         v[:, keep],
-        d_hat[:, start:stop].copy(),
+        rate[:, start:stop].copy(),
         **{k: arr[:, keep] for k, arr in traj.items()},
     )
 
 
+def run_sharded(
+    engine: Engine, panel: Panel, policy: Policy, d_hat: np.ndarray, start: int, stop: int,
+    warmup: int = 0, whole: bool = False,
+) -> BacktestResult:
+    """``run_backtest`` over the engine's unit ranges, joined in unit order.
+
+    Units are simulated one by one, so for a policy that decides each unit from that unit's
+    own data the join equals the one-range backtest bit for bit. Any other policy is walked
+    whole, in this process (``whole``): one that decides across units (a group knapsack), or
+    whose floats depend on which units share a batch (a model's batched matrix products).
+    """
+    if whole:
+        return run_backtest(panel, policy, d_hat, start, stop, warmup)
+    ranges = spans(panel.n_units, engine.shards)
+    shared = engine.share(panel), engine.share(policy), engine.share(d_hat)
+    parts = engine.run(run_backtest, [(*shared, start, stop, warmup, r) for r in ranges])
+    if len(parts) == 1:
+        return parts[0]
+    head = parts[0]
+    return head._replace(**{name: np.concatenate([getattr(p, name) for p in parts])
+                            for name in BacktestResult._fields[4:]})
+
+
 def _decide(
-    panel: Panel, policy: Policy, t: int, units: np.ndarray, d_hat: np.ndarray, state: SimState
+    panel: Panel, policy: Policy, t: int, units: np.ndarray, d_hat: np.ndarray, state: SimState,
+    rows: np.ndarray,
 ) -> np.ndarray:
-    """Ask the policy for the units reviewing on ``t``, given the state before ``t``'s arrivals."""
-    on_hand = state.on_hand[0, units] + state.pipeline[0, units, 0]
-    pipeline = state.pipeline[0, units, 1:]
+    """Ask the policy for the units reviewing on ``t`` (panel indices; ``rows`` of ``state``),
+    given the state before ``t``'s arrivals."""
+    on_hand = state.on_hand[0, rows] + state.pipeline[0, rows, 0]
+    pipeline = state.pipeline[0, rows, 1:]
     history = replace(panel.take_days(0, t), true_demand=None)
     ctx = DecisionContext(t, units, history, d_hat, on_hand, pipeline)
     v = np.asarray(policy.decide(ctx), dtype=np.float64)

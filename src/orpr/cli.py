@@ -123,21 +123,35 @@ def evaluate_cmd(
     """Backtest policies on the held-out days; print the table and write metrics.json."""
     from orpr.data import load_panel
     from orpr.evaluate import evaluate, metrics_json
-    from orpr.render import render_evaluation
+    from orpr.frontier import frontier, frontier_json
+    from orpr.progress import day_progress
+    from orpr.render import render_evaluation, render_frontier
     from orpr.run_dir import write_run_files
 
     cfg = resolve_config(config, data, fmt, [*(overrides or []), *_model_override(model)])
     names = tuple(p.strip() for p in policies.split(",") if p.strip()) if policies else None
-    ev = evaluate(load_panel(cfg), cfg, names)
-    result = metrics_json(ev)
+    panel = load_panel(cfg)
+    ev = evaluate(panel, cfg, names)
+    fr = None
+    if cfg.eval.frontier:
+        with day_progress("frontier", enabled=not as_json) as progress:
+            fr = frontier(panel, cfg, names, progress=progress)
+    result = metrics_json(ev) | ({"frontier": frontier_json(fr)} if fr is not None else {})
     if out is not None:
         write_run_files(out, cfg, result)
+        if cfg.eval.report:
+            from orpr.report import write_report
+
+            write_report(out / "report.html", panel, cfg, ev, fr, out)
     if as_json:
         print_json(result)
     else:
         render_evaluation(ev)
+        if fr is not None:
+            render_frontier(fr)
         if out is not None:
-            typer.echo(f"wrote {out / 'metrics.json'}")
+            typer.echo(f"wrote {out / 'metrics.json'}"
+                       + (f" and {out / 'report.html'}" if cfg.eval.report else ""))
 
 
 oracle_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Exact optima.")
@@ -227,3 +241,182 @@ def pretrain_cmd(
     else:
         render_pretrain(run)
         typer.echo(f"wrote {out}")
+
+
+@app.command("finetune")
+@friendly
+def finetune_cmd(
+    model: Annotated[str, typer.Option("--model", help="Pretrained model or run directory.")],
+    labels: Annotated[Path, typer.Option("--labels", help="Labels directory (orpr labels --out).")],
+    out: Annotated[Path, typer.Option("--out", help="Run directory for orpr/ and orpr_expert/.")],
+    expert: Annotated[
+        str | None, typer.Option("--expert", help="Expert labels (unit_id, date, v_expert).")
+    ] = None,
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    fmt: FormatOpt = None,
+    overrides: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Align the pretrained model with RLOO (orpr), then fine-tune it on promotions (orpr_expert)."""
+    from orpr.data import load_panel
+    from orpr.finetune import finetune, finetune_json, render_finetune
+
+    extra = [] if expert is None else [f"rl.expert={json.dumps(expert)}"]
+    cfg = resolve_config(config, data, fmt, [*(overrides or []), *extra])
+    run = finetune(load_panel(cfg), model, labels, cfg, out, progress=not as_json)
+    if as_json:
+        print_json(finetune_json(run))
+    else:
+        render_finetune(run)
+        typer.echo(f"wrote {out}")
+
+
+@app.command("run")
+@friendly
+def run_cmd(
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    fmt: FormatOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/NAME).")] = None,
+    overrides: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every stage: labels, pretraining, RLOO and expert fine-tune, evaluation and report.
+
+    Re-running skips finished stages, resumes an interrupted one and redoes those whose
+    config changed.
+    """
+    from orpr.data import load_panel
+    from orpr.pipeline import pipeline_json, run_pipeline
+    from orpr.render import render_evaluation, render_frontier, render_metrics
+
+    cfg = resolve_config(config, data, fmt, overrides)
+    folder = out if out is not None else Path("runs") / cfg.name
+    say = None if as_json else typer.echo
+    run = run_pipeline(load_panel(cfg), cfg, folder, progress=not as_json, say=say)
+    if as_json:
+        print_json(pipeline_json(run))
+        return
+    if not run.complete:
+        return
+    if run.evaluation is not None:
+        render_evaluation(run.evaluation)
+        if run.frontier is not None:
+            render_frontier(run.frontier)
+    else:
+        render_metrics(run.metrics)
+    report = folder / "report.html"
+    typer.echo(f"wrote {folder / 'metrics.json'}" + (f" and {report}" if report.is_file() else ""))
+
+
+@app.command("recommend")
+@friendly
+def recommend_cmd(
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Run directory with trained models.")
+    ] = None,
+    data: DataOpt = None,
+    fmt: FormatOpt = None,
+    config: ConfigOpt = None,
+    overrides: SetOpt = None,
+    date: Annotated[
+        str | None, typer.Option("--date", help="Decision day YYYY-MM-DD (default: next day).")
+    ] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="Deciding policy (default: best model).")
+    ] = None,
+    positions: Annotated[
+        Path | None, typer.Option("--positions", help="unit_id, on_hand[, pipeline] file.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Rows to .parquet or .csv.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Orders for the units reviewing on a day: inventory days, target position, quantity.
+
+    Without --config, a run directory's config.toml is used when it has one.
+    """
+    from orpr.data import load_panel
+    from orpr.positions import read_positions
+    from orpr.recommend import (
+        output_suffix,
+        recommend,
+        recommendation_json,
+        render_recommendation,
+        write_recommendation,
+    )
+
+    if out is not None:
+        output_suffix(out)
+    run_config = None if model is None else model / "config.toml"
+    if config is None and run_config is not None and run_config.is_file():
+        config = run_config
+    cfg = resolve_config(config, data, fmt, overrides)
+    panel = load_panel(cfg)
+    held = None if positions is None else read_positions(positions, panel.units.unit_id)
+    rec = recommend(panel, cfg, model, date, policy, held)
+    if out is not None:
+        write_recommendation(rec, out)
+    if as_json:
+        print_json(recommendation_json(rec, out))
+    else:
+        render_recommendation(rec)
+        if out is not None:
+            typer.echo(f"wrote {out}")
+
+
+@app.command("did")
+@friendly
+def did_cmd(
+    panel: Annotated[
+        Path | None, typer.Option("--panel", help="Outcome panel: unit_id, date, outcomes.")
+    ] = None,
+    treated: Annotated[
+        Path | None, typer.Option("--treated", help="Treated units: a unit_id column.")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="First day of the deployment, YYYY-MM-DD.")
+    ] = None,
+    simulate: Annotated[
+        bool, typer.Option("--simulate", help="Simulate a pilot whose true effect is known.")
+    ] = False,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="Pilot's treatment policy (did.policy).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Run directory of a trained treatment.")
+    ] = None,
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    fmt: FormatOpt = None,
+    overrides: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Difference-in-differences of a deployment on turnover days, in-stock rate, holding cost."""
+    from orpr.did import did_from_files, did_json, render_did
+
+    if simulate:
+        from orpr.data import load_panel
+        from orpr.pilot import pilot_json, run_pilot, treatment_policy
+
+        given = [n for n, v in (("--panel", panel), ("--treated", treated), ("--start", start))
+                 if v is not None]
+        if given:
+            raise InputError(given[0], "not used with --simulate (the pilot makes its own)")
+        extra = [] if policy is None else [f"did.policy={json.dumps(policy)}"]
+        cfg = resolve_config(config, data, fmt, [*(overrides or []), *extra,
+                                                 *_model_override(model)])
+        treatment_policy(cfg)  # refuse a bad name before the data is read
+        pilot, result = run_pilot(load_panel(cfg), cfg)
+        figures, truth = pilot_json(pilot, result, cfg), pilot.truth
+    else:
+        for name, value in (("--panel", panel), ("--treated", treated), ("--start", start)):
+            if value is None:
+                raise InputError(name, "required (or pass --simulate)")
+        cfg = resolve_config(config, None, None, overrides)
+        result = did_from_files(str(panel), str(treated), str(start), cfg.did.bin_days)
+        figures, truth = did_json(result), None
+    if as_json:
+        print_json(figures)
+    else:
+        render_did(result, truth)

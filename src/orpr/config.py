@@ -94,6 +94,9 @@ class SplitConfig:
     """Floor of the reference rate d̂, units per day (keeps inventory days finite)."""
     warmup_days: int = 14
     """Days simulated before a scored window (policy deciding, not scored), days."""
+    holdout_locations: float = 0.0
+    """Stores never fitted or tuned on and scored apart: a fraction (< 1) or a whole count
+    (≥ 1) of the stores, drawn with the run's seed (0 = none), fraction or stores."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,19 @@ class EvalConfig:
 
     policies: tuple[str, ...] = ("incumbent", "base_stock")
     """Policies to evaluate, by name."""
+    frontier: bool = True
+    """Sweep each policy family over its service knob: the service–cost frontier, on/off."""
+    frontier_safety_offsets: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 4.0)
+    """Days added to every category's tuned incumbent safety (0 = as tuned, always run), days."""
+    frontier_quantiles: tuple[float, ...] = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+    """Quantiles of (L + R)-day demand that base_stock is swept over, in (0, 1)."""
+    frontier_alphas: tuple[float, ...] = (0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999)
+    """Service targets α that or_hindsight re-solves its knapsack at, in (0, 1)."""
+    frontier_model_alphas: tuple[float, ...] = ()
+    """Service targets α fed to the model policies' objective stream (empty = no sweep: each
+    sweep point is a full backtest with model inference), in (0, 1)."""
+    report: bool = True
+    """Write report.html next to metrics.json when evaluate is given --out, on/off."""
 
 
 @dataclass(frozen=True)
@@ -260,6 +276,12 @@ class RLConfig:
     """Grid distance, in days, at which r_rule reaches −1 (0 = the grid's span), days."""
     against_weight: float = 2.0
     """Weight of r_rule when v_k deviates against the direction the label moves the position, ratio."""
+    alpha: float = 0.0
+    """Service target of stage 3, the lost share of demand value it may leave (1 − α) (0 =
+    the labels' α), fraction."""
+    dual_lr: float = 0.05
+    """Step of log m per optimiser step, m the multiplier on λ* that holds the mode's lost
+    share at 1 − α (0 = λ* as labelled), per step."""
     tie_scale: str = "sale"
     """Scale of r_sim's λ*-scalarised tie-break: sale (demand value of the window) | reference
     (the reference action's stock + λ*·loss), name."""
@@ -279,6 +301,10 @@ class RLConfig:
     """Epochs of the promotion fine-tune (stage 4), epochs."""
     expert_warm_epochs: int = 1
     """Of those, epochs of cross-entropy warm start on v_expert before RLOO, epochs."""
+    expert_omega: float = 0.8
+    """ω of stage 4: planners' guidance weighs more on promotions than the labels elsewhere, in [0, 1]."""
+    expert_warm_lr: float = 1e-3
+    """AdamW learning rate of the warm start (the RLOO epochs after it use lr), per step."""
     expert_beta: float = 0.05
     """β of stage 4: KL to the general (stage-3) policy, per nat."""
     expert_lookahead: int = 0
@@ -302,6 +328,22 @@ class ComputeConfig:
 
 
 @dataclass(frozen=True)
+class DidConfig:
+    """``orpr did``: difference-in-differences of a deployment and its simulated pilot."""
+
+    bin_days: int = 7
+    """Width of the event study's lead and lag bins relative to the start, days."""
+    policy: str = "base_stock"
+    """Treatment policy of the simulated pilot (the controls stay on incumbent), name."""
+    treated_share: float = 0.5
+    """Share of units the simulated pilot treats (a seeded random draw), in (0, 1)."""
+    seed: int = 0
+    """Seed of the simulated pilot's draw of treated units."""
+    pre_days: int = 0
+    """Days before the pilot's start that it observes (0 = as many as split.holdout_days), days."""
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole run's configuration."""
 
@@ -320,6 +362,7 @@ class Config:
     pretrain: TrainConfig = field(default_factory=TrainConfig)
     rl: RLConfig = field(default_factory=RLConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
+    did: DidConfig = field(default_factory=DidConfig)
 
 
 def load_config(
@@ -459,13 +502,23 @@ def _check(cfg: Config, source: str) -> None:
         raise InputError(source, "must be > 0", column="split.rate_floor",
                          value=cfg.split.rate_floor)
     _one_of(source, "compute.engine", cfg.compute.engine, ("local", "ray"))
+    _within(source, "did.treated_share", cfg.did.treated_share, 0.0, 1.0)
+    if cfg.did.bin_days < 1:
+        raise InputError(source, "must be ≥ 1", column="did.bin_days", value=cfg.did.bin_days)
+    if cfg.did.pre_days < 0:
+        raise InputError(source, "must be ≥ 0", column="did.pre_days", value=cfg.did.pre_days)
     _one_of(source, "rl.tie_scale", cfg.rl.tie_scale, ("sale", "reference"))
     if cfg.rl.samples < 2:
         raise InputError(source, "leave-one-out needs at least 2 samples", column="rl.samples",
                          value=cfg.rl.samples)
-    if not 0.0 <= cfg.rl.omega <= 1.0:
-        raise InputError(source, "must lie in [0, 1]", column="rl.omega", value=cfg.rl.omega)
+    if not 0.0 <= cfg.rl.alpha < 1.0:
+        raise InputError(source, "must lie in [0, 1) (0 = the labels' α)", column="rl.alpha",
+                         value=cfg.rl.alpha)
+    for key, value in (("rl.omega", cfg.rl.omega), ("rl.expert_omega", cfg.rl.expert_omega)):
+        if not 0.0 <= value <= 1.0:
+            raise InputError(source, "must lie in [0, 1]", column=key, value=value)
     for key, value in (("rl.beta", cfg.rl.beta), ("rl.expert_beta", cfg.rl.expert_beta),
+                       ("rl.dual_lr", cfg.rl.dual_lr),
                        ("rl.rule_scale", cfg.rl.rule_scale), ("rl.lr", cfg.rl.lr),
                        ("rl.encoder_lr_scale", cfg.rl.encoder_lr_scale)):
         if value < 0:

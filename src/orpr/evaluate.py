@@ -3,7 +3,9 @@
 Split (DESIGN §9): the last ``split.holdout_days`` days are held out; the training period is
 everything before. Policies are fitted or tuned on the training period only, then walked
 over the held-out days (``orpr.backtest``). Results are reported overall, per ABC–XYZ
-segment (classes from the training period) and on promotion days.
+segment (classes from the training period) and on promotion days. With a location hold-out
+(``split.holdout_locations``, ``orpr.locations``) the units of some stores are left out of all
+fitting and also scored apart (``Evaluation.locations``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from orpr.backtest import BacktestResult, run_backtest
+from orpr.backtest import BacktestResult, run_sharded
+from orpr.compute import open_engine
 from orpr.config import Config
 from orpr.errors import InputError
+from orpr.locations import (
+    LocationScores,
+    fit_without,
+    held_out_units,
+    location_json,
+    location_scores,
+)
 from orpr.metrics import Metrics, summarize, window_totals
 from orpr.panel import Panel
 from orpr.policies import BaseStock, Incumbent, Policy
@@ -54,6 +64,7 @@ class Evaluation(NamedTuple):
     segments: np.ndarray
     split: Split
     meta: dict[str, Any]
+    locations: LocationScores | None = None
 
 
 def time_split(panel: Panel, cfg: Config) -> Split:
@@ -69,8 +80,11 @@ def time_split(panel: Panel, cfg: Config) -> Split:
     return Split(cfg.split.history_days, panel.n_days - cfg.split.holdout_days, panel.n_days)
 
 
-def build_policy(name: str, panel: Panel, d_hat: np.ndarray, split: Split, cfg: Config) -> Policy:
-    """A named policy, fitted on the training period."""
+def build_policy(name: str, panel: Panel, d_hat: np.ndarray, split: Split, cfg: Config,
+                 held: np.ndarray | None = None) -> Policy:
+    """A named policy, fitted on the training period (of the units not ``held``, if given)."""
+    if held is not None and held.any() and name in ("incumbent", "or_hindsight"):
+        return fit_without(name, panel, d_hat, (split.train_start, split.holdout_start), cfg, held)
     if name == "incumbent":
         return fit_incumbent(
             panel,
@@ -104,13 +118,14 @@ def evaluate(panel: Panel, cfg: Config, policies: tuple[str, ...] | None = None)
     d_hat = reference_rates(
         panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
     )
-    built = [build_policy(name, panel, d_hat, split, cfg) for name in names]
+    held = held_out_units(panel, cfg)  # units at stores held out of fitting (location hold-out)
+    built = [build_policy(name, panel, d_hat, split, cfg, held) for name in names]
     train = panel.take_days(0, split.holdout_start)
     segments = abc_xyz(train.demand, train.active, panel.units.unit_cost)
     warmup = cfg.split.warmup_days
-    results = [
-        run_backtest(panel, p, d_hat, split.holdout_start, split.stop, warmup) for p in built
-    ]
+    with open_engine(cfg.compute) as engine:  # the unit-wise baselines are walked in shards
+        results = [run_sharded(engine, panel, p, d_hat, split.holdout_start, split.stop, warmup,
+                               whole=not isinstance(p, Incumbent | BaseStock)) for p in built]
     reports = [score(panel, r, segments) for r in results]
     meta = {
         "source": panel.source,
@@ -123,7 +138,8 @@ def evaluate(panel: Panel, cfg: Config, policies: tuple[str, ...] | None = None)
         "parameters": dict(panel.units.sources),
         "tuning": {p.name: tuning_meta(p) for p in built if isinstance(p, Incumbent)},
     }
-    return Evaluation(reports, results, segments, split, meta)
+    locations = location_scores(panel, results, held) if held.any() else None
+    return Evaluation(reports, results, segments, split, meta, locations)
 
 
 def tuning_meta(policy: Incumbent) -> dict[str, Any]:
@@ -169,6 +185,7 @@ def metrics_json(ev: Evaluation) -> dict[str, Any]:
         },
         "promo": {r.name: _clean(r.promo) for r in ev.reports},
         "meta": ev.meta,
+        **({"locations": location_json(ev.locations)} if ev.locations is not None else {}),
     }
 
 

@@ -14,12 +14,17 @@ forecasts, and the decision's label accuracy (exact and within ±1 grid step, ``
 labelled held-out days — or, as labels cover only the training period, on labelled states of
 the validation days that early stopping did not use. The ``pretrained`` policy
 (``orpr.pretrained_policy``) decides with the saved model.
+
+With ``[compute] engine = "ray"`` both stages train data-parallel on ``compute.workers`` Ray
+Train workers (``train_on_ray``); one worker reaches the local run's weights.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -30,6 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from orpr.checkpoint import load_tensors, save_model, save_tensors, spec_to_json
+from orpr.compute import fit_on_ray, worker_rank
 from orpr.config import Config, ModelConfig
 from orpr.errors import InputError
 from orpr.evaluate import time_split
@@ -113,6 +119,9 @@ def pretrain(
         progress: show rich progress bars.
     """
     out = Path(out_dir)
+    if cfg.compute.engine == "ray":  # train on Ray Train workers, then score here from the result
+        cfg = dataclasses.replace(cfg, compute=dataclasses.replace(cfg.compute, engine="local"))
+        train_on_ray(panel, labels_dir, cfg, out)
     set_determinism(cfg.seed, cfg.pretrain.threads)
     days = training_days(panel, cfg)
     table = read_labels(labels_dir, panel)
@@ -133,6 +142,34 @@ def pretrain(
     run = _run(out, model, loops, wape, accuracy, int(train_rows.sum()))
     write_json(out / "pretrain.json", {**pretrain_json(run), "details": _details(run)})
     return run
+
+
+def train_on_ray(panel: Panel, labels_dir: str | Path, cfg: Config, out: Path) -> None:
+    """Both stages, data-parallel on ``compute.workers`` Ray Train workers (``TorchTrainer``).
+
+    Every worker runs this module's ``pretrain`` on its share of each batch with gradients
+    averaged (``orpr.train_loop``); rank 0 writes ``out`` (its finished checkpoint is then
+    scored by the caller), the others a scratch copy. With one worker the weights are the
+    local run's. ``out`` and ``labels_dir`` must be paths every node of the cluster sees.
+    """
+    config = {"labels_dir": str(Path(labels_dir).resolve()), "cfg": cfg,
+              "out_dir": str(out.resolve())}
+    fit_on_ray(_train_worker, config, {"panel": panel}, cfg.compute, out / "ray_train", "pretrain")
+
+
+def _train_worker(config: dict[str, Any]) -> None:
+    """One Ray Train worker of ``train_on_ray``."""
+    import ray
+
+    out, (rank, _) = Path(config["out_dir"]), worker_rank()
+    panel = ray.get(config["panel"])
+    if rank == 0:
+        pretrain(panel, config["labels_dir"], config["cfg"], out, progress=False)
+        return
+    with tempfile.TemporaryDirectory(prefix=f"orpr-rank{rank}-") as scratch:
+        if (out / STATE).is_file():  # resume from rank 0's checkpoint, as rank 0 does
+            shutil.copytree(out / STATE.parent, Path(scratch) / STATE.parent)
+        pretrain(panel, config["labels_dir"], config["cfg"], scratch, progress=False)
 
 
 def _train(

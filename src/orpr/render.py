@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orpr.evaluate import Evaluation
+from orpr.frontier import Frontier
 from orpr.metrics import Metrics
 
 COLUMNS = (
@@ -66,3 +67,38 @@ def _table(title: str, rows: list[tuple[str, Metrics]]) -> Table:
     for name, m in rows:
         table.add_row(name, *_row(m))
     return table
+
+
+def render_frontier(fr: Frontier, console: Console | None = None) -> None:
+    """Print each policy's holding cost at the incumbent's in-stock rate (the frontier's verdict)."""
+    console = console or Console()
+    table = Table(title=f"Holding cost at the incumbent's in-stock rate "
+                        f"({fr.reference_in_stock:.2%}), along each service–cost frontier")
+    for col in ("policy", "holding\ncost", "vs\nincumbent", "turnover\ndays", "how"):
+        table.add_column(col, justify="left" if col in ("policy", "how") else "right")
+    for a in fr.at_reference:
+        holding = "–" if a.holding_cost is None else f"{a.holding_cost:,.0f}"
+        change = "–" if a.holding_change is None else f"{a.holding_change:+.1%}"
+        turnover = "–" if a.turnover_days is None else f"{a.turnover_days:.2f}"
+        how = {"interpolated": "interpolated", "upper_bound": "≤ (every point serves more)",
+               "unreached": "never reaches it"}[a.status]
+        table.add_row(_label(a.policy, a.policy in fr.oracles), holding, change, turnover, how)
+    console.print(table)
+
+
+def render_metrics(metrics: dict, console: Console | None = None) -> None:
+    """Print the comparison table of a ``metrics.json`` (a run whose evaluation was skipped)."""
+    console = console or Console()
+    meta = metrics.get("meta", {})
+    table = Table(title=f"Held-out {meta.get('holdout_days', '?')} days from "
+                        f"{meta.get('holdout_start', '?')} · {meta.get('units', 0):,} units "
+                        "(from metrics.json)")
+    table.add_column("policy", no_wrap=True)
+    for label, _, _ in COLUMNS:
+        table.add_column(label, justify="right")
+    for name, m in metrics.get("policies", {}).items():
+        cells = ["–" if m.get(key) is None else fmt.format(m[key]) for _, key, fmt in COLUMNS]
+        table.add_row(_label(name, bool(m.get("oracle"))), *cells)
+    console.print(table)
+    if any(m.get("oracle") for m in metrics.get("policies", {}).values()):
+        console.print(ORACLE_NOTE)

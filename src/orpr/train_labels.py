@@ -57,6 +57,7 @@ class LabelTable(NamedTuple):
         on_hand: on-hand after day ``t``'s arrivals, units.
         pipeline: outstanding orders, units; slot ``k`` arrives on ``t + 1 + k``.
         grid: candidate inventory days ``(candidate,)``.
+        source_rows: each state's row in ``labels.parquet`` (and ``candidates.npz``).
     """
 
     units: np.ndarray
@@ -67,6 +68,7 @@ class LabelTable(NamedTuple):
     on_hand: np.ndarray
     pipeline: np.ndarray
     grid: np.ndarray
+    source_rows: np.ndarray | None = None
 
 
 class Accuracy(NamedTuple):
@@ -93,7 +95,9 @@ def read_labels(labels_dir: str | Path, panel: Panel) -> LabelTable:
     missing = [c for c in LABEL_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(str(table), "missing column", column=missing[0])
+    source_rows = np.arange(df.height)
     if "start_state" in df.columns:  # a unit's first position is built from its own label
+        source_rows = np.flatnonzero(~df["start_state"].to_numpy())
         df = df.filter(~pl.col("start_state"))
     with np.load(candidates, allow_pickle=False) as npz:
         grid = np.asarray(npz["grid"], dtype=np.float64)
@@ -111,7 +115,7 @@ def read_labels(labels_dir: str | Path, panel: Panel) -> LabelTable:
         order[pos], df["day"].to_numpy().astype(np.int64), df["v_index"].to_numpy().astype(np.int64),
         df["alpha"].to_numpy().astype(np.float64), df["d_hat"].to_numpy().astype(np.float64),
         df["on_hand"].to_numpy().astype(np.float64),
-        np.stack(pipe, axis=1) if slots else np.zeros((df.height, 0)), grid,
+        np.stack(pipe, axis=1) if slots else np.zeros((df.height, 0)), grid, source_rows,
     )
 
 

@@ -12,6 +12,10 @@ Resume: every ``checkpoint_every`` steps, at each epoch end and when the step li
 (``pretrain.max_steps``) is reached, the whole loop state — weights, best weights, optimiser
 moments, the torch RNG state and the counters — is written to one safetensors file. Loading
 it and calling ``fit`` again continues to the same weights an uninterrupted run reaches.
+
+Data-parallel (Ray Train workers, ``orpr.compute``): each worker takes every ``world``-th
+state of each batch and the gradients are averaged over the workers before clipping, so the
+weights stay the same on every worker; with one worker (or none) both are no-ops.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 import torch
 
 from orpr.checkpoint import load_optimizer, optimizer_tensors
+from orpr.compute import average_gradients, worker_share
 from orpr.config import TrainConfig
 from orpr.model import ORPRModel
 
@@ -69,7 +74,10 @@ class LoopState:
         bad_epochs: epochs since it last improved.
         loss_sum, loss_count: running training loss of the current epoch.
         samples, seconds: states trained on and seconds spent stepping, for throughput.
-        history: one record per finished epoch (``epoch, phase, train, val``).
+        history: one record per finished epoch (``epoch, phase, train, val`` and the task's
+            ``val_stats``, if it keeps any).
+        steps: one record per optimiser step of the task's ``step_stats`` (tasks that log
+            per-step figures, such as RLOO's reward, KL, entropy), else empty.
         done: the stage has finished (epochs run out or stopped early).
     """
 
@@ -83,6 +91,7 @@ class LoopState:
     samples: int = 0
     seconds: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
     done: bool = False
 
     @property
@@ -141,12 +150,17 @@ def fit(
                 return False
             start = time.perf_counter()
             decay = lr_factor(state.epoch * len(batches) + i, task.epochs * len(batches))
-            loss = train_step(model, opt, task.loss(model, batches[i], state.epoch, i), decay,
+            share = worker_share(batches[i])  # the whole batch outside data-parallel training
+            loss = train_step(model, opt, task.loss(model, share, state.epoch, i), decay,
                               cfg.grad_clip)
             state.seconds += time.perf_counter() - start
             state.samples += len(batches[i])
             state.batch, state.step = i + 1, state.step + 1
             state.loss_sum, state.loss_count = state.loss_sum + loss, state.loss_count + 1
+            stats = getattr(task, "step_stats", None)
+            if stats:
+                state.steps.append({"step": state.step, "epoch": state.epoch + 1, "loss": loss,
+                                    **stats})
             _show(progress, bar, task, state, len(batches))
             if state.step % cfg.checkpoint_every == 0:
                 save(_tensors(model, best, opt), state)
@@ -170,6 +184,7 @@ def train_step(
     model.zero_grad(set_to_none=True)  # all of it: no stale gradient of a frozen part
     loss.backward()
     trained = [p for group in opt.param_groups for p in group["params"]]
+    average_gradients(trained)  # data-parallel workers (Ray Train); a no-op in one process
     torch.nn.utils.clip_grad_norm_(trained, clip)
     opt.step()
     return loss.item()
@@ -200,7 +215,7 @@ def _end_epoch(
         state.bad_epochs += 1
     state.history.append(
         {"epoch": state.epoch + 1, "phase": task.phase(state.epoch), "train": train,
-         "val": val if math.isfinite(val) else None}
+         "val": val if math.isfinite(val) else None, **getattr(task, "val_stats", {})}
     )
     state.epoch, state.batch, state.loss_sum, state.loss_count = state.epoch + 1, 0, 0.0, 0
     state.done = state.bad_epochs >= cfg.patience

@@ -191,8 +191,13 @@ def window_sum(demand: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.nd
     return np.where((day >= start[:, None]) & (day < stop[:, None]), demand, 0.0).sum(axis=1)
 
 
+def replay_width(inputs: LabelInputs, t: int, stop: int, units: np.ndarray) -> int:
+    """Days of demand a replay of ``units`` on day t reads: their longest window, days."""
+    return int(min(inputs.horizon[units].max(initial=0), stop - t))
+
+
 def replay_candidates(inputs: LabelInputs, t: int, stop: int, positions: Positions,
-                      workspace: Workspace | None = None) -> Replay:
+                      workspace: Workspace | None = None, width: int | None = None) -> Replay:
     """Replay every grid v from the positions over ``[t, t + H)``, cut at ``stop``.
 
     Args:
@@ -201,13 +206,16 @@ def replay_candidates(inputs: LabelInputs, t: int, stop: int, positions: Positio
         stop: the first day the replay may not see (the panel's end, or the training end).
         positions: the deciding units.
         workspace: reusable buffers (see ``Workspace``).
+        width: days of demand read (default ``replay_width`` of these units); a shard of a
+            day's units is given the whole day's, so that ``sale`` sums the same columns.
     """
     ws = workspace or Workspace()
     u = positions.units
     n, m = len(u), len(inputs.grid)
     params = SimParams(*(np.asarray(a)[u] for a in inputs.params))
     start, end = windows(params.lead_time, inputs.horizon[u], stop - t)
-    demand = np.ascontiguousarray(inputs.demand[u, t : t + int(end.max(initial=0))])
+    width = replay_width(inputs, t, stop, u) if width is None else width
+    demand = np.ascontiguousarray(inputs.demand[u, t : t + width])
     rate = inputs.d_hat[u, t]
     target = np.multiply(inputs.grid[:, None], rate[None, :], out=ws.array("target", (m, n)))
     state = candidate_state(positions, target, rate, params.lead_time, ws)
@@ -251,8 +259,13 @@ def decide_groups(inputs: LabelInputs, t: int, stop: int, positions: Positions, 
         workspace: reusable buffers (see ``Workspace``).
     """
     replay = replay_candidates(inputs, t, stop, positions, workspace)
-    n = len(positions.units)
+    return choose(replay, inputs.group[positions.units], alpha, cfg)
+
+
+def choose(replay: Replay, group: np.ndarray, alpha: float, cfg: LabelsConfig) -> GroupDecision:
+    """The knapsack of every group over replayed candidates; ``group`` codes ``(n,)``."""
+    n = len(group)
     choice, lam, met = np.zeros(n, dtype=np.int64), np.zeros(n), np.ones(n, dtype=bool)
-    for rows, sol in solve_groups(replay, inputs.group[positions.units], alpha, cfg):
+    for rows, sol in solve_groups(replay, group, alpha, cfg):
         choice[rows], lam[rows], met[rows] = sol.choice, sol.lam, sol.met
     return GroupDecision(choice, lam, met, replay)

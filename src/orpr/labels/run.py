@@ -18,8 +18,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from orpr.backtest import run_backtest
+from orpr.backtest import run_sharded
 from orpr.calibrate import MODES, Calibration, calibrate_alpha
+from orpr.compute import Engine, LocalEngine, open_engine
 from orpr.config import Config
 from orpr.errors import InputError
 from orpr.evaluate import BASELINES, Split, build_policy, time_split
@@ -97,12 +98,14 @@ def make_labels(
     d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days,
                             cfg.split.rate_floor)
     inputs = label_inputs(panel, d_hat, cfg.labels)
-    alpha, calibration, trace = label_alpha(panel, inputs, train, cfg, progress)
-    if trace is None:
-        trace = roll_labels(inputs, *train, alpha, cfg.labels, progress)
     warmup = cfg.split.warmup_days
-    mask = label_mask(trace, panel.active, warmup)
-    baselines = [baseline_row(name, panel, d_hat, split, cfg, mask) for name in BASELINES]
+    with open_engine(cfg.compute) as engine:  # unit shards: in-process or on Ray
+        alpha, calibration, trace = label_alpha(panel, inputs, train, cfg, progress, engine)
+        if trace is None:
+            trace = roll_labels(inputs, *train, alpha, cfg.labels, progress, engine)
+        mask = label_mask(trace, panel.active, warmup)
+        baselines = [baseline_row(name, panel, d_hat, split, cfg, mask, engine)
+                     for name in BASELINES]
     policies = (PolicyRow(LABEL_POLICY, True, trace_metrics(trace, panel, warmup)), *baselines)
     gaps = gap_checks(trace.rows, inputs.group, alpha, cfg)
     meta = label_meta(panel, trace, inputs, cfg, time.perf_counter() - began)
@@ -134,15 +137,16 @@ def check_labels_config(cfg: Config) -> None:
 
 def label_alpha(
     panel: Panel, inputs: LabelInputs, train: tuple[int, int], cfg: Config,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, engine: Engine | None = None,
 ) -> tuple[float, Calibration | None, LabelTrace | None]:
-    """α of the labels: ``policy.alpha``, or calibrated on ``train`` (with its label run)."""
+    """α of the labels: ``policy.alpha``, or calibrated on ``train`` (with its label run);
+    label runs go to ``engine`` (default: in this process)."""
     lc = cfg.labels
     if lc.alpha_mode == "given":
         return cfg.policy.alpha, None, None
 
     def measure(alpha: float) -> tuple[float, LabelTrace]:
-        trace = roll_labels(inputs, *train, alpha, lc, progress)
+        trace = roll_labels(inputs, *train, alpha, lc, progress, engine)
         m = trace_metrics(trace, panel, cfg.split.warmup_days)
         return (m.in_stock_rate if lc.alpha_mode == "in_stock" else m.turnover_days), trace
 
@@ -170,13 +174,14 @@ def trace_metrics(trace: LabelTrace, panel: Panel, warmup: int) -> Metrics:
 
 
 def baseline_row(name: str, panel: Panel, d_hat: np.ndarray, split: Split, cfg: Config,
-                 mask: np.ndarray) -> PolicyRow:
+                 mask: np.ndarray, engine: Engine | None = None) -> PolicyRow:
     """A baseline fitted and backtested on the training period as ``evaluate`` does (from a
-    warm-up at its start), scored on ``mask``."""
+    warm-up at its start, in unit shards on ``engine``), scored on ``mask``."""
     policy = build_policy(name, panel, d_hat, split, cfg)
     warmup = cfg.split.warmup_days
     begin = min(split.train_start + warmup, split.holdout_start)
-    result = run_backtest(panel, policy, d_hat, begin, split.holdout_start, begin - split.train_start)
+    result = run_sharded(engine or LocalEngine(), panel, policy, d_hat, begin,
+                         split.holdout_start, begin - split.train_start)
     u = panel.units
     totals = window_totals(result.on_hand, result.sales, result.lost, u.unit_cost,
                            u.holding_rate, u.lost_penalty, mask)
