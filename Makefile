@@ -16,8 +16,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/orpr labels --config configs/demo.toml --out runs/demo/labels
-	$(BIN)/orpr evaluate --config configs/demo.toml --out runs/demo
+	$(BIN)/orpr run --config configs/demo.toml --out runs/demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

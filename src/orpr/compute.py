@@ -5,7 +5,8 @@ Label generation and evaluation split the units into ``compute.shards`` contiguo
 ``local`` engine, as a Ray actor task with the ``ray`` engine — and results come back in
 shard order, so joining them in unit order gives the arrays one shard gives, bit for bit.
 Every shard function works unit by unit; whatever couples units (the group knapsack of the
-labels, the ``or_hindsight`` oracle) stays with the caller or runs as one shard.
+labels, the ``or_hindsight`` oracle) or whose floats depend on which units share a batch
+(a model's inference) stays with the caller.
 
 Ray: ``ray.init(address=...)`` joins a running cluster (an empty address starts a local
 instance; a session already open in the process is used as it is). The engine starts one
@@ -195,19 +196,23 @@ def open_engine(cfg: ComputeConfig) -> Iterator[Engine]:
     if cfg.engine == "local":
         yield LocalEngine(cfg.shards)
         return
-    started = connect(cfg.address)
-    engine = RayEngine(cfg.shards)
+    started, engine = connect(cfg.address), None
     try:
+        engine = RayEngine(cfg.shards)
         yield engine
     finally:
-        engine.close()
+        if engine is not None:
+            engine.close()
         if started:
-            engine._ray.shutdown()
+            import ray
+
+            ray.shutdown()
 
 
-def connect(address: str, num_cpus: int | None = None) -> bool:
-    """Join the Ray cluster at ``address`` (empty: start a local instance); True if this
-    call started the session (the caller then shuts it down).
+def connect(address: str) -> bool:
+    """Join the Ray cluster at ``address`` (``auto``: the one started on this machine with
+    ``ray start``, or ``RAY_ADDRESS``; empty: start a new local instance); True if this call
+    started the session (the caller then shuts it down).
 
     Raises:
         InputError: nothing answers at ``address``, or it is not a Ray address.
@@ -225,8 +230,7 @@ def connect(address: str, num_cpus: int | None = None) -> bool:
         return False
     try:
         ray.init(
-            address=address or None,
-            num_cpus=None if address else num_cpus,
+            address=address or "local",
             include_dashboard=False,
             log_to_driver=False,
             configure_logging=False,

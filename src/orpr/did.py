@@ -223,9 +223,13 @@ def design(outcomes: pl.DataFrame, treated: np.ndarray, start: dt.date, bin_days
 
 
 def fit(frame: pd.DataFrame, y: pd.Series, columns: list[str]):
-    """PanelOLS with unit and day effects, unit-clustered (debiased) covariance."""
+    """PanelOLS with unit and day effects, unit-clustered (debiased) covariance.
+
+    ``low_memory`` absorbs both effects without building day dummies: the same estimates,
+    several times faster from a few thousand unit-days up.
+    """
     model = PanelOLS(y, frame[columns], entity_effects=True, time_effects=True)
-    return model.fit(cov_type="clustered", cluster_entity=True)
+    return model.fit(cov_type="clustered", cluster_entity=True, low_memory=True)
 
 
 def additive_effect(frame: pd.DataFrame, y: pd.Series, treated_mean: float) -> Effect:
