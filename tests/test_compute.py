@@ -1,5 +1,6 @@
-"""The compute seam: labels and evaluation on a real local Ray cluster equal the local engine's,
-bit for bit, for any shard count; bad engines and addresses are input errors."""
+"""The compute seam: labels, evaluation and recommendations on a real local Ray cluster equal
+the local engine's, bit for bit, for any shard count; bad engines and addresses are input
+errors."""
 
 import socket
 from functools import cache
@@ -20,6 +21,8 @@ from orpr.labels import make_labels
 from orpr.labels.replay import label_inputs
 from orpr.labels.rolling import roll_labels
 from orpr.rate import reference_rates
+from orpr.recommend import recommend
+from test_recommend import save_random_model
 
 SMALL = {
     "synthetic.units": 90,
@@ -155,3 +158,24 @@ def test_evaluation_on_ray_equals_the_local_evaluation(cluster):
     )
     assert identical(local.results, remote.results)
     assert metrics_json(local) == metrics_json(remote)
+
+
+def test_recommendations_on_ray_equal_the_local_recommendations(cluster, tmp_path):
+    tiny_model = {
+        "model.d_model": 16,
+        "model.layers": 1,
+        "model.heads": 2,
+        "model.d_ff": 32,
+        "model.hash_buckets": 32,
+        "model.decoder_hidden": 16,
+        "model.latent": 4,
+    }
+    cfg = load_config(None, extra={**SMALL, **tiny_model, "compute.shards": 2})
+    remote = load_config(None, extra={**SMALL, **tiny_model, **RAY, "compute.shards": 2})
+    panel = case()[1]
+    run_dir = save_random_model(tmp_path, "pretrained", cfg)
+    for policy in ("incumbent", "pretrained"):
+        local = recommend(panel, cfg, run_dir, None, policy)
+        on_ray = recommend(panel, remote, run_dir, None, policy)
+        assert local.units > 0 and local.table.equals(on_ray.table), policy
+        assert (local.date, local.position_source) == (on_ray.date, on_ray.position_source)

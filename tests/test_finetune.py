@@ -220,3 +220,30 @@ def test_rloo_raises_the_probability_of_a_known_best_action_and_lowers_cost(setu
     p1, c1 = measure(model)
     assert p1 > p0 + 0.1
     assert c1 < c0
+
+
+def test_orpr_expert_decides_as_orpr_except_where_a_promotion_is_planned(setup):
+    from orpr.evaluate import build_policy, time_split
+    from orpr.policies import DecisionContext
+
+    cfg, panel, _, root, _ = setup
+    run_cfg = load_config("configs/demo.toml",
+                          [*TINY, *RL, f"model.checkpoint={json.dumps(str(root / 'run'))}"])
+    split = time_split(panel, run_cfg)
+    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days,
+                            cfg.split.rate_floor)
+    general = build_policy("orpr", panel, d_hat, split, run_cfg)
+    expert = build_policy("orpr_expert", panel, d_hat, split, run_cfg)
+    t = split.holdout_start
+    units = np.arange(panel.n_units)
+    rng = np.random.default_rng(0)
+    ctx = DecisionContext(t, units, panel.take_days(0, t), d_hat[units, t],
+                          rng.uniform(0, 3, len(units)) * d_hat[units, t],
+                          np.zeros((len(units), 4)))
+    promo = expert.promotion_rows(ctx)
+    assert 0 < promo.sum() < len(units)
+    a, b = general.decide(ctx), expert.decide(ctx)
+    assert np.array_equal(a[~promo], b[~promo])
+    span = panel.units.lead_time + panel.units.review_period
+    for u in np.flatnonzero(promo)[:20]:
+        assert panel.promo[u, t : t + span[u]].any()

@@ -17,8 +17,9 @@ lives in its host between calls (``spawn``, ``call``). Nothing is written on the
 results come back to the driver, which writes the artifacts.
 
 Ray Train (``fit_on_ray``): a training function runs on ``compute.workers`` workers of a
-``TorchTrainer`` (CPU, gloo process group); ``average_gradients`` makes a training step
-data-parallel, and is a no-op with one worker.
+``TorchTrainer`` (CPU, gloo process group); ``worker_share`` gives a worker its share of a
+batch, ``average_gradients`` makes a training step data-parallel and ``worker_sum`` adds up
+figures a step needs over the whole batch (all three are no-ops with one worker).
 """
 
 from __future__ import annotations
@@ -291,6 +292,23 @@ def worker_share(batch: Any) -> Any:
     (the whole batch outside data-parallel training)."""
     rank, world = worker_rank()
     return batch if world == 1 else batch[rank::world]
+
+
+def worker_sum(values: Sequence[float]) -> list[float]:
+    """Each of ``values`` summed over the data-parallel workers (float64, the same floats on
+    every worker).
+
+    Outside a process group or with one worker: ``values`` as they are, so a one-worker run
+    computes with exactly the local run's floats.
+    """
+    import torch
+    import torch.distributed as dist
+
+    if worker_rank()[1] == 1:
+        return list(values)
+    total = torch.tensor([float(v) for v in values], dtype=torch.float64)
+    dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    return total.tolist()
 
 
 def fit_on_ray(

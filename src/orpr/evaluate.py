@@ -104,6 +104,11 @@ def build_policy(name: str, panel: Panel, d_hat: np.ndarray, split: Split, cfg: 
     if name in MODEL_POLICIES:  # a trained model of the run directory model.checkpoint
         from orpr.pretrained_policy import load_policy
 
+        if name == "orpr_expert":  # the stage-3 model, and the fine-tune on promotion states
+            return load_policy(model_dir(cfg.model.checkpoint, "orpr"), panel,
+                               threads=cfg.pretrain.threads, name=name,
+                               promo_dir=model_dir(cfg.model.checkpoint, name),
+                               lookahead=cfg.rl.expert_lookahead)
         return load_policy(model_dir(cfg.model.checkpoint, name), panel,
                            threads=cfg.pretrain.threads, name=name)
     raise InputError("--policies", f"unknown policy; valid: {', '.join(POLICIES)}", value=name)

@@ -14,6 +14,11 @@ stage-3 policy, saved as ``orpr_expert``. Run directory (``orpr.run_dir`` layout
 
 A checkpoint is resumed only when it was made from the same model, labels and ``[rl]``
 config (a hash in its metadata); otherwise the run stops with a one-line error.
+
+With ``[compute] engine = "ray"`` both stages train data-parallel on ``compute.workers`` Ray
+Train workers (``finetune_on_ray``, as pretraining does); the driver then validates the
+finished models. One worker reaches the local run's models and figures. The checkpoint does
+not depend on the engine: a run stopped on Ray resumes locally and the other way round.
 """
 
 from __future__ import annotations
@@ -22,31 +27,33 @@ import copy
 import dataclasses
 import hashlib
 import json
-import math
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from orpr.checkpoint import has_model, load_model, load_tensors, save_model, save_tensors
+from orpr.compute import fit_on_ray, worker_rank
 from orpr.config import Config, config_to_dict
 from orpr.errors import InputError
 from orpr.expert import ExpertTargets, expert_targets
+from orpr.finetune_summary import finetune_json, render_finetune
 from orpr.io import write_json
 from orpr.model import ORPRModel
 from orpr.panel import Panel
 from orpr.pretrain import training_days
 from orpr.rate import reference_rates
-from orpr.train_demand import demand_data
-from orpr.train_labels import read_labels
+from orpr.train_demand import DemandData, demand_data
+from orpr.train_labels import LabelTable, read_labels
 from orpr.train_loop import LoopState, fit, loop_from_json, set_determinism
-from orpr.train_rl import ExpertTask, RLTask, read_outcomes
+from orpr.train_rl import ExpertTask, Outcomes, RLTask, read_outcomes
 
+__all__ = ["FinetuneRun", "best_scale", "finetune", "finetune_json", "finetune_on_ray",
+           "load_inputs", "render_finetune", "train_stages"]
 STATE = Path("checkpoint") / "finetune.safetensors"
 STAGES = ("rloo", "expert")
 OUTPUTS = {"rloo": "orpr", "expert": "orpr_expert"}
@@ -71,6 +78,32 @@ class FinetuneRun(NamedTuple):
     targets: dict[str, Any]
 
 
+class Inputs(NamedTuple):
+    """What both stages train and validate on (``load_inputs``).
+
+    Attributes:
+        source: the reference model's directory.
+        days: ``(first origin, validation start, held-out start, stop)`` day indices.
+        reference: the frozen reference ``π_ref`` (the pretrained model).
+        grid: the decision grid, inventory days.
+        meta: the reference's ``model.json`` metadata.
+        table, data, outcomes: the labelled states, their features and candidate outcomes.
+        targets: the expert targets of the promotion states.
+        fingerprint: what a checkpoint must match to be resumed.
+    """
+
+    source: Path
+    days: tuple[int, int, int, int]
+    reference: ORPRModel
+    grid: list[float]
+    meta: dict[str, Any]
+    table: LabelTable
+    data: DemandData
+    outcomes: Outcomes
+    targets: ExpertTargets
+    fingerprint: str
+
+
 def finetune(
     panel: Panel, model_dir: str | Path, labels_dir: str | Path, cfg: Config,
     out_dir: str | Path, progress: bool = True,
@@ -83,16 +116,40 @@ def finetune(
             directory holding ``pretrained/``.
         labels_dir: the labels the model was trained on (``labels.parquet``, ``candidates.npz``).
         cfg: the run configuration (``[rl]``; ``[pretrain]`` for threads, checkpoint interval,
-            patience and step limit; ``[split]``; ``seed``).
+            patience and step limit; ``[split]``; ``seed``; ``[compute]`` engine and workers).
         out_dir: the run directory.
         progress: show rich progress bars.
 
     Raises:
         InputError: no model, labels on another grid, or a checkpoint of another config.
     """
+    out = Path(out_dir)
+    ray = cfg.compute.engine == "ray"
+    cfg = dataclasses.replace(cfg, compute=dataclasses.replace(cfg.compute, engine="local"))
+    inputs = load_inputs(panel, model_dir, labels_dir, cfg)  # bad input stops here, on the driver
+    if ray:  # train on Ray Train workers; below, the finished checkpoint is only validated
+        finetune_on_ray(panel, model_dir, labels_dir, cfg, out, inputs.targets)
+    complete, loops = train_stages(inputs, labels_dir, cfg, out, progress)
+    if not complete:
+        return FinetuneRun(out, False, loops, {}, _targets_json(inputs.targets))
+    if inputs.source.resolve() != (out / "pretrained").resolve():
+        _copy_model(inputs.source, out / "pretrained")
+    validation = _validate(out, inputs, cfg, loops)
+    run = FinetuneRun(out, True, loops, validation, _targets_json(inputs.targets))
+    write_json(out / "finetune.json", finetune_json(run, details=True))
+    return run
+
+
+def load_inputs(panel: Panel, model_dir: str | Path, labels_dir: str | Path, cfg: Config,
+                targets: ExpertTargets | None = None) -> Inputs:
+    """Seed torch (``set_determinism``) and load the reference, labels, outcomes and expert
+    targets (``targets``: already found, e.g. by the driver of a Ray run).
+
+    Raises:
+        InputError: no model, labels on another grid, or a bad expert file.
+    """
     from orpr.run_dir import model_dir as find_model
 
-    out = Path(out_dir)
     source = find_model(model_dir, "pretrained")
     set_determinism(cfg.seed, cfg.pretrain.threads)
     days = training_days(panel, cfg)
@@ -105,24 +162,24 @@ def finetune(
                             cfg.split.rate_floor)
     data = demand_data(panel, d_hat, reference.spec.features)
     outcomes = read_outcomes(labels_dir, table, panel.units.unit_cost)
-    targets = expert_targets(panel, table, days[2], cfg.rl.expert, cfg.rl.uplift_cap,
-                             cfg.rl.expert_lookahead)
-    fingerprint = _fingerprint(source, labels_dir, cfg)
-    stage, loops, resume = _resume_point(out, fingerprint)
-    model = copy.deepcopy(reference)
+    if targets is None:
+        targets = expert_targets(panel, table, days[2], cfg.rl.expert, cfg.rl.uplift_cap,
+                                 cfg.rl.expert_lookahead)
+    return Inputs(source, days, reference, list(grid), meta, table, data, outcomes, targets,
+                  _fingerprint(source, labels_dir, cfg))
+
+
+def train_stages(inputs: Inputs, labels_dir: str | Path, cfg: Config, out: Path,
+                 progress: bool = False) -> tuple[bool, dict[str, LoopState]]:
+    """Train (or resume) both stages into ``out`` (models, checkpoint); False with each
+    stage's loop state when ``pretrain.max_steps`` stopped them."""
+    stage, loops, resume = _resume_point(out, inputs.fingerprint)
+    model = copy.deepcopy(inputs.reference)
     general: ORPRModel | None = None
     if stage in ("expert", "done") and has_model(out / OUTPUTS["rloo"]):
         general, _, _ = load_model(out / OUTPUTS["rloo"])
-    model_meta = {"alpha": meta.get("alpha", cfg.policy.alpha), "seed": cfg.seed,
-                  "labels": str(labels_dir), "reference": str(source)}
-    val_samples = cfg.pretrain.val_samples
-    tasks = {
-        "rloo": lambda: RLTask(data, table, outcomes, reference, cfg.rl, days[1:3], cfg.seed,
-                               val_samples, lam_scale=_last_scale(loops["rloo"])),
-        "expert": lambda: ExpertTask(data, table, outcomes, general, cfg.rl, days[1:3],
-                                     cfg.seed, val_samples, targets.rows, targets.v_index,
-                                     lam_scale=best_scale(loops["rloo"])),
-    }
+    model_meta = {"alpha": inputs.meta.get("alpha", cfg.policy.alpha), "seed": cfg.seed,
+                  "labels": str(labels_dir), "reference": str(inputs.source)}
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, disable=not progress) as bar:
@@ -132,22 +189,64 @@ def finetune(
                     general, _, _ = load_model(out / OUTPUTS["rloo"])
                 if resume is None:
                     model.load_state_dict(general.state_dict())
-            save = _saver(out / STATE, name, loops, fingerprint)
-            if not fit(model, tasks[name](), cfg.pretrain, loops[name], save, resume, bar):
-                return FinetuneRun(out, False, loops, {}, _targets_json(targets))
+            task = _task(name, inputs, cfg, loops, general)
+            save = _saver(out / STATE, name, loops, inputs.fingerprint)
+            if not fit(model, task, cfg.pretrain, loops[name], save, resume, bar):
+                return False, loops
             later = STAGES[STAGES.index(name) + 1:]
             if later:
                 loops[later[0]].step = loops[name].step
             resume = None
-            save_model(out / OUTPUTS[name], model, list(grid), {**model_meta, "stage": name})
-            _saver(out / STATE, later[0] if later else "done", loops, fingerprint)(
+            save_model(out / OUTPUTS[name], model, inputs.grid, {**model_meta, "stage": name})
+            _saver(out / STATE, later[0] if later else "done", loops, inputs.fingerprint)(
                 {"rng.torch": torch.get_rng_state()}, loops[name])
-    if source.resolve() != (out / "pretrained").resolve():
-        _copy_model(source, out / "pretrained")
-    validation = _validate(out, reference, data, table, outcomes, cfg, days, targets, loops)
-    run = FinetuneRun(out, True, loops, validation, _targets_json(targets))
-    write_json(out / "finetune.json", finetune_json(run, details=True))
-    return run
+    return True, loops
+
+
+def _task(name: str, inputs: Inputs, cfg: Config, loops: dict[str, LoopState],
+          general: ORPRModel | None) -> RLTask:
+    """Stage ``name``'s task: RLOO against the reference, or the expert stage against the
+    stage-3 policy ``general`` (with ``m`` where stage 3 kept its weights)."""
+    i, val_samples = inputs, cfg.pretrain.val_samples
+    if name == "rloo":
+        return RLTask(i.data, i.table, i.outcomes, i.reference, cfg.rl, i.days[1:3], cfg.seed,
+                      val_samples, lam_scale=_last_scale(loops["rloo"]))
+    return ExpertTask(i.data, i.table, i.outcomes, general, cfg.rl, i.days[1:3], cfg.seed,
+                      val_samples, i.targets.rows, i.targets.v_index,
+                      lam_scale=best_scale(loops["rloo"]))
+
+
+def finetune_on_ray(panel: Panel, model_dir: str | Path, labels_dir: str | Path, cfg: Config,
+                    out: Path, targets: ExpertTargets) -> None:
+    """Both stages, data-parallel on ``compute.workers`` Ray Train workers (``TorchTrainer``).
+
+    Every worker runs ``train_stages`` on its share of each batch (``orpr.train_rl``); rank 0
+    writes ``out`` (models and checkpoint), the others a scratch copy. With one worker the
+    models are the local run's. ``model_dir``, ``labels_dir`` and ``out`` must be paths every
+    node of the cluster sees; the expert targets come from the driver.
+    """
+    config = {"model_dir": str(Path(model_dir).resolve()),
+              "labels_dir": str(Path(labels_dir).resolve()), "cfg": cfg,
+              "out_dir": str(out.resolve())}
+    fit_on_ray(_train_worker, config, {"panel": panel, "targets": targets}, cfg.compute,
+               out / "ray_train", "finetune")
+
+
+def _train_worker(config: dict[str, Any]) -> None:
+    """One Ray Train worker of ``finetune_on_ray``."""
+    import ray
+
+    out, (rank, _) = Path(config["out_dir"]), worker_rank()
+    panel, targets = ray.get(config["panel"]), ray.get(config["targets"])
+    inputs = load_inputs(panel, config["model_dir"], config["labels_dir"], config["cfg"], targets)
+    if rank == 0:
+        train_stages(inputs, config["labels_dir"], config["cfg"], out)
+        return
+    with tempfile.TemporaryDirectory(prefix=f"orpr-rank{rank}-") as scratch:
+        for part in (STATE.parent, Path(OUTPUTS["rloo"])):  # resume where rank 0 resumes
+            if (out / part).is_dir():
+                shutil.copytree(out / part, Path(scratch) / part)
+        train_stages(inputs, config["labels_dir"], config["cfg"], Path(scratch))
 
 
 def _last_scale(state: LoopState) -> float:
@@ -214,21 +313,19 @@ def _copy_model(source: Path, dest: Path) -> None:
         tmp.replace(dest / name)
 
 
-def _validate(out: Path, reference: ORPRModel, data, table, outcomes, cfg: Config,
-              days: tuple[int, int, int, int], targets: ExpertTargets,
-              loops: dict[str, LoopState]) -> dict[str, dict[str, dict[str, float]]]:
+def _validate(out: Path, inputs: Inputs, cfg: Config, loops: dict[str, LoopState]
+              ) -> dict[str, dict[str, dict[str, float]]]:
     """Each model's mode action on validation states (all, and promotion states)."""
     result: dict[str, dict[str, dict[str, float]]] = {}
-    models = {"pretrained": reference}
+    models = {"pretrained": inputs.reference}
     for name in OUTPUTS.values():
         if has_model(out / name):
             models[name] = load_model(out / name)[0]
-    val_samples = cfg.pretrain.val_samples
-    m = best_scale(loops["rloo"])
-    general = RLTask(data, table, outcomes, reference, cfg.rl, days[1:3], cfg.seed, val_samples,
-                     lam_scale=m)
-    promo = ExpertTask(data, table, outcomes, reference, cfg.rl, days[1:3], cfg.seed,
-                       val_samples, targets.rows, targets.v_index, lam_scale=m)
+    i, val_samples, m = inputs, cfg.pretrain.val_samples, best_scale(loops["rloo"])
+    general = RLTask(i.data, i.table, i.outcomes, i.reference, cfg.rl, i.days[1:3], cfg.seed,
+                     val_samples, lam_scale=m)
+    promo = ExpertTask(i.data, i.table, i.outcomes, i.reference, cfg.rl, i.days[1:3], cfg.seed,
+                       val_samples, i.targets.rows, i.targets.v_index, lam_scale=m)
     for name, model in models.items():
         result[name] = {}
         for label, task in (("all", general), ("promotion", promo)):
@@ -241,62 +338,3 @@ def _targets_json(t: ExpertTargets) -> dict[str, Any]:
     return {"source": t.source, "states": int(len(t.rows)), "unused_rows": int(t.unused),
             "uplift": t.uplift,
             "mean_v_expert": float(t.v_expert.mean()) if len(t.rows) else None}
-
-
-def finetune_json(run: FinetuneRun, details: bool = False) -> dict[str, Any]:
-    """``{"complete", "stages": {stage: {"epochs", "final"}}, "validation", "expert_targets"}``
-    (``details`` adds every step's figures)."""
-    stages = {}
-    for name, state in run.loops.items():
-        final = state.steps[-1] if state.steps else {}
-        stages[name] = {
-            "epochs": state.history,
-            "final_step": final,
-            "samples_per_s": _num(state.samples_per_s),
-        }
-        if details:
-            stages[name]["steps"] = state.steps
-    return {"complete": run.complete, "stages": stages, "validation": run.validation,
-            "expert_targets": run.targets}
-
-
-def _num(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
-
-
-def render_finetune(run: FinetuneRun, console: Console | None = None) -> None:
-    """Print the per-epoch figures and the validation comparison."""
-    console = console or Console()
-    table = Table(title="Fine-tune epochs (validation states, the mode action z = μ)")
-    for col in ("stage", "epoch", "phase", "train loss", "objective", "stock days",
-                "lost share", "m", "Pareto rate", "mean v"):
-        table.add_column(col, justify="left" if col in ("stage", "phase") else "right")
-    for name, state in run.loops.items():
-        for rec in state.history:
-            table.add_row(name, str(rec["epoch"]), rec["phase"], _fmt(rec["train"]),
-                          _fmt(rec.get("val_objective")), _fmt(rec.get("val_stock_days")),
-                          _fmt(rec.get("val_loss_share"), "%"), _fmt(rec.get("lam_scale")),
-                          _fmt(rec.get("val_pareto_rate"), "%"), _fmt(rec.get("val_mean_v")))
-    console.print(table)
-    if not run.complete:
-        console.print("stopped by pretrain.max_steps; run again to resume")
-        return
-    val = Table(title="Validation states: each model's decisions against the pretrained model's")
-    for col in ("policy", "states", "stock days", "lost share", "stock vs pretrained",
-                "lost vs pretrained", "Pareto rate", "mean v"):
-        val.add_column(col, justify="left" if col in ("policy", "states") else "right")
-    for name, parts in run.validation.items():
-        for label, v in parts.items():
-            val.add_row(name, label, _fmt(v.get("val_stock_days")),
-                        _fmt(v.get("val_loss_share"), "%"), _fmt(v.get("val_stock_vs_ref")),
-                        _fmt(v.get("val_loss_vs_ref")), _fmt(v.get("val_pareto_rate"), "%"),
-                        _fmt(v.get("val_mean_v")))
-    console.print(val)
-    t = run.targets
-    console.print(f"expert targets: {t['source']}, {t['states']:,} promotion states")
-
-
-def _fmt(x: float | None, kind: str = "") -> str:
-    if x is None or not math.isfinite(x):
-        return "–"
-    return f"{x:.1%}" if kind == "%" else f"{x:.3f}"

@@ -44,6 +44,8 @@ class PretrainedPolicy:
     batch_size: int = 4096
     name: str = "pretrained"
     oracle: bool = False
+    promo_model: ORPRModel | None = None
+    span: np.ndarray | None = None
 
     def decide(self, ctx: DecisionContext) -> np.ndarray:
         fspec = self.model.spec.features
@@ -53,16 +55,36 @@ class PretrainedPolicy:
         pos = Position(np.full(n, self.alpha), ctx.on_hand, ctx.pipeline)
         x = build_features(src, self.calendar, ctx.units, ctx.day, ctx.d_hat, pos, fspec)
         best = np.zeros(n, dtype=np.int64)
-        with torch.inference_mode():
-            for i in range(0, n, self.batch_size):
-                part = type(x)(*(a[i : i + self.batch_size] for a in x))
-                best[i : i + self.batch_size] = self.model.decision_logits(to_tensors(part)).argmax(1).numpy()
+        promo = self.promotion_rows(ctx)
+        for model, rows in ((self.model, np.flatnonzero(~promo)),
+                            (self.promo_model, np.flatnonzero(promo))):
+            if len(rows):
+                best[rows] = self._modes(model, type(x)(*(a[rows] for a in x)))
         return self.grid[best]
+
+    def promotion_rows(self, ctx: DecisionContext) -> np.ndarray:
+        """Units with a promotion planned in ``[t, t + span)`` (none without a promotion model)."""
+        if self.promo_model is None or self.span is None:
+            return np.zeros(len(ctx.units), dtype=bool)
+        promo = self.calendar.promo
+        stop = np.minimum(ctx.day + self.span[ctx.units], promo.shape[1])
+        days = np.arange(promo.shape[1])[None, :]
+        window = (days >= ctx.day) & (days < stop[:, None])
+        return ((promo[ctx.units] > 0) & window).any(1)
+
+    def _modes(self, model: ORPRModel, x) -> np.ndarray:
+        out = np.zeros(len(x[0]), dtype=np.int64)
+        with torch.inference_mode():
+            for i in range(0, len(out), self.batch_size):
+                part = type(x)(*(a[i : i + self.batch_size] for a in x))
+                out[i : i + self.batch_size] = model.decision_logits(to_tensors(part)).argmax(1).numpy()
+        return out
 
 
 def load_policy(
     run_dir: str | Path, panel: Panel, alpha: float | None = None, batch_size: int = 4096,
-    threads: int | None = None, name: str = "pretrained",
+    threads: int | None = None, name: str = "pretrained", promo_dir: str | Path | None = None,
+    lookahead: int = 0,
 ) -> PretrainedPolicy:
     """The ``pretrained`` policy of a trained model in ``run_dir``.
 
@@ -73,6 +95,10 @@ def load_policy(
         batch_size: states per forward pass.
         threads: torch threads of this process for inference (None: leave as is).
         name: the policy's name in reports (pretrained, orpr, orpr_expert).
+        promo_dir: a second model that decides for units with a promotion planned in
+            ``[t, t + lookahead)`` (``orpr_expert``: the promotion fine-tune, while the
+            stage-3 model in ``run_dir`` keeps every other decision).
+        lookahead: days of that window (0 = each unit's ``L + R``).
 
     Raises:
         InputError: no trained model in ``run_dir``.
@@ -84,4 +110,13 @@ def load_policy(
         torch.set_num_threads(max(1, threads))
     model, grid, meta = load_model(run_dir)
     a = alpha if alpha is not None else float(meta.get("alpha", 0.95))
-    return PretrainedPolicy(model, np.asarray(grid), known_calendar(panel), a, batch_size, name)
+    promo_model, span = None, None
+    if promo_dir is not None:
+        promo_model, promo_grid, _ = load_model(promo_dir)
+        if list(promo_grid) != list(grid):
+            raise InputError(str(promo_dir), "the promotion model decides on another grid")
+        u = panel.units
+        span = (u.lead_time + u.review_period) if lookahead <= 0 else \
+            np.full(u.n, lookahead, dtype=np.int64)
+    return PretrainedPolicy(model, np.asarray(grid), known_calendar(panel), a, batch_size, name,
+                            promo_model=promo_model, span=span)

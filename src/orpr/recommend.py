@@ -18,7 +18,9 @@ backtest; the order comes from the simulator's order-up-to step. The position is
 
 Units the policy cannot score are refused with a reason, never given a silent zero. The
 per-unit work is ``recommend_units`` over a shard of units (units are independent once the
-policy is fitted on the whole panel), so shards can run anywhere and give the same rows.
+policy is fitted on the whole panel), so shards can run anywhere and give the same rows: the
+``compute.shards`` shards run on the engine of ``[compute]`` (``orpr.compute``), in this
+process or on Ray hosts, which read the panel and the fitted policy from the object store.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orpr.backtest import review_days, sim_params
+from orpr.compute import open_engine
 from orpr.config import Config
 from orpr.errors import InputError
 from orpr.evaluate import POLICIES, Split, build_policy
@@ -181,7 +184,7 @@ def recommend(
 
     Args:
         panel: the data up to (at least) the day before ``date``.
-        cfg: the run configuration (``split``, ``policy``, ``compute.shards``).
+        cfg: the run configuration (``split``, ``policy``, ``[compute]``: engine and shards).
         run_dir: a run directory holding trained models (``orpr.run_dir``), or None.
         date: the decision day, YYYY-MM-DD.
         policy: one of ``RECOMMENDABLE``; default: the best model in ``run_dir``.
@@ -191,15 +194,20 @@ def recommend(
     name = choose_policy(run_dir, policy)
     fitted = fit_policy(name, panel, day, cfg, run_dir)
     shards = np.array_split(np.arange(panel.n_units), max(1, min(cfg.compute.shards, panel.n_units)))
-    tables = [
-        recommend_units(
-            panel.take_units(idx), policy_for_units(fitted, idx, panel.n_units), day, cfg,
-            None if positions is None else positions.take(idx),
-        )
-        for idx in shards
-    ]
+    with open_engine(cfg.compute) as engine:
+        shared = engine.share(panel), engine.share(fitted)
+        tables = engine.run(recommend_shard,
+                            [(*shared, idx, day, cfg, positions) for idx in shards])
     source = position_source(panel, name, day, cfg, positions)
     return Recommendation(_iso(panel, day), name, source, pl.concat(tables))
+
+
+def recommend_shard(panel: Panel, policy: Policy, idx: np.ndarray, day: int, cfg: Config,
+                    positions: Positions | None) -> pl.DataFrame:
+    """``recommend_units`` for the units at ``idx`` of the whole ``panel`` (one shard), with
+    the policy fitted on the whole panel and the positions of the whole file."""
+    return recommend_units(panel.take_units(idx), policy_for_units(policy, idx, panel.n_units),
+                           day, cfg, None if positions is None else positions.take(idx))
 
 
 def recommend_units(

@@ -15,7 +15,10 @@ it and calling ``fit`` again continues to the same weights an uninterrupted run 
 
 Data-parallel (Ray Train workers, ``orpr.compute``): each worker takes every ``world``-th
 state of each batch and the gradients are averaged over the workers before clipping, so the
-weights stay the same on every worker; with one worker (or none) both are no-ops.
+weights stay the same on every worker; with one worker (or none) both are no-ops. A task
+whose loss needs figures of the whole batch (a multiplier updated from the batch, batch means
+for the log) or whose shares may differ in size takes them from ``batch_share``,
+``batch_means`` and ``share_weighted``.
 """
 
 from __future__ import annotations
@@ -24,13 +27,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import torch
 
 from orpr.checkpoint import load_optimizer, optimizer_tensors
-from orpr.compute import average_gradients, worker_share
+from orpr.compute import average_gradients, worker_rank, worker_share, worker_sum
 from orpr.config import TrainConfig
 from orpr.model import ORPRModel
 
@@ -107,6 +110,52 @@ def loop_from_json(obj: dict[str, Any]) -> LoopState:
 Saver = Callable[[dict[str, torch.Tensor], LoopState], None]
 
 
+class BatchShare(NamedTuple):
+    """This worker's share of a batch (``orpr.compute.worker_share``).
+
+    Attributes:
+        rows: its positions in the whole batch (every ``world``-th from its rank).
+        size: its states.
+        total: the whole batch's states.
+        world: data-parallel workers (1 outside Ray Train).
+    """
+
+    rows: slice
+    size: int
+    total: int
+    world: int
+
+
+def batch_share(share: np.ndarray) -> BatchShare:
+    """Where ``share`` (what ``fit`` passed this worker) lies in the whole batch; the whole
+    batch itself outside data-parallel training (a collective: every worker calls it)."""
+    rank, world = worker_rank()
+    if world == 1:
+        return BatchShare(slice(None), len(share), len(share), 1)
+    total = int(worker_sum([len(share)])[0])
+    return BatchShare(slice(rank, None, world), len(share), total, world)
+
+
+def batch_means(values: dict[str, Any], share: BatchShare) -> dict[str, float]:
+    """The whole batch's mean of each array of per-state figures (leading axis: the share's
+    states), weighted by the workers' share sizes; ``float(mean)`` in one process."""
+    if share.world == 1:
+        return {k: float(v.mean()) for k, v in values.items()}
+    local = [float(v.mean()) * share.size if share.size else 0.0 for v in values.values()]
+    return {k: s / share.total for k, s in zip(values, worker_sum(local), strict=True)}
+
+
+def share_weighted(loss: torch.Tensor, share: BatchShare) -> torch.Tensor:
+    """A mean loss over the share, weighted so that averaging the workers' gradients gives the
+    gradient of the whole batch's mean (shares may differ in size; an empty share weighs 0).
+    The loss itself in one process, and when the shares are equal."""
+    if share.world == 1 or share.size * share.world == share.total:
+        return loss
+    if share.size == 0:  # a zero loss that still gives every trained parameter a gradient
+        return loss.nan_to_num(0.0) * 0.0
+    return loss * (share.world * share.size / share.total)
+
+
 def lr_factor(done: int, total: int, floor: float = 0.1) -> float:
     """Cosine decay of the learning rate from 1 to ``floor`` over a stage's planned steps."""
     progress = min(done / max(total, 1), 1.0)
@@ -178,7 +227,8 @@ def fit(
 def train_step(
     model: ORPRModel, opt: torch.optim.Optimizer, loss: torch.Tensor, decay: float, clip: float
 ) -> float:
-    """backward → clip → step at ``decay`` × each group's base rate; returns the loss."""
+    """backward → clip → step at ``decay`` × each group's base rate; returns the loss (the
+    mean over data-parallel workers)."""
     for group in opt.param_groups:
         group["lr"] = group.setdefault("base_lr", group["lr"]) * decay
     model.zero_grad(set_to_none=True)  # all of it: no stale gradient of a frozen part
@@ -187,7 +237,14 @@ def train_step(
     average_gradients(trained)  # data-parallel workers (Ray Train); a no-op in one process
     torch.nn.utils.clip_grad_norm_(trained, clip)
     opt.step()
-    return loss.item()
+    return worker_mean(loss.item())
+
+
+def worker_mean(value: float) -> float:
+    """The mean of ``value`` over the data-parallel workers (of a ``share_weighted`` loss: the
+    whole batch's); ``value`` itself in one process."""
+    world = worker_rank()[1]
+    return value if world == 1 else worker_sum([value])[0] / world
 
 
 def _show(progress: Any, bar: Any, task: Task, state: LoopState, batches: int) -> None:

@@ -24,6 +24,13 @@ reference and the stock and lost value as shares of the reference's.
 
 Stage 4 (``ExpertTask``) trains on promotion states with ``v_expert`` in ``r_rule``, after
 ``warm_epochs`` of cross-entropy to ``v_expert`` (plus ``β·KL`` to ``π_ref``).
+
+Data-parallel (Ray Train workers, ``orpr.train_loop.batch_share``): each worker scores its
+share of the batch, but draws ``ε`` and the actions of the whole batch and keeps its rows, so
+a state's noise does not depend on the worker count and every worker's torch RNG stays the
+same; the multiplier ``m`` steps on the whole batch's lost share (``Σ loss`` and ``Σ sale``
+summed over the workers), so it is the same on every worker; the per-step figures are the
+whole batch's means. With one worker (or none) each of these is the local computation.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import numpy as np
 import polars as pl
 import torch
 
+from orpr.compute import worker_sum
 from orpr.config import RLConfig
 from orpr.model import ORPRModel, label_cross_entropy, to_tensors
 from orpr.rloo import (
@@ -50,6 +58,7 @@ from orpr.rloo import (
 )
 from orpr.train_demand import DemandData
 from orpr.train_labels import LabelTable, label_features
+from orpr.train_loop import BatchShare, batch_means, batch_share, share_weighted
 
 RL_STAGE, EXPERT_STAGE = 2, 3
 SERVICE_PENALTY = 100.0
@@ -154,10 +163,13 @@ class RLTask:
         return torch.optim.AdamW(groups, lr=self.cfg.lr, weight_decay=0.0)
 
     def loss(self, model: ORPRModel, batch: np.ndarray, epoch: int, index: int) -> torch.Tensor:
-        s = self.sample(model, batch)
+        share = batch_share(batch)
+        s = self.sample(model, batch, share)
         r_sim, r_rule, outcome = self.rewards(batch, s.actions, s.ref_mode)
         lam_scale = self.lam_scale
-        loss_share = _ratio(self.out.loss[batch, s.mode].sum(), self.out.sale[batch].sum())
+        # the whole batch's lost share (sums over the workers), so m is the same everywhere
+        lost, sale = worker_sum([self.out.loss[batch, s.mode].sum(), self.out.sale[batch].sum()])
+        loss_share = _ratio(lost, sale)
         if self.cfg.dual_lr > 0 and np.isfinite(loss_share):
             self.log_m = dual_step(self.log_m, loss_share, self.budget, self.cfg.dual_lr)
         reward = torch.from_numpy(self.cfg.omega * r_rule + (1 - self.cfg.omega) * r_sim)
@@ -166,15 +178,15 @@ class RLTask:
         kl = categorical_kl(s.logits, s.ref_logits)
         loss = rloo_loss(logp.squeeze(-1), advantages, kl, self.cfg.beta)
         self.step_stats = {
-            "reward": float(reward.mean()), "r_sim": float(r_sim.mean()),
-            "r_rule": float(r_rule.mean()), "kl": float(kl.detach().mean()),
-            "entropy": float(categorical_entropy(s.logits.detach()).mean()),
-            "pareto_rate": float((outcome > 0).mean()),
-            "dominated_rate": float((outcome < 0).mean()),
+            **batch_means({
+                "reward": reward, "r_sim": r_sim, "r_rule": r_rule, "kl": kl.detach(),
+                "entropy": categorical_entropy(s.logits.detach()),
+                "pareto_rate": outcome > 0, "dominated_rate": outcome < 0,
+            }, share),
             "lam_scale_used": lam_scale, "lam_scale": self.lam_scale,
             "mode_loss_share": loss_share,
         }
-        return loss
+        return share_weighted(loss, share)
 
     @property
     def lam_scale(self) -> float:
@@ -241,14 +253,17 @@ class RLTask:
                 torch.equal(a[k], b[k]) for k in a)
         return self._shared
 
-    def sample(self, model: ORPRModel, batch: np.ndarray) -> Sampled:
+    def sample(self, model: ORPRModel, batch: np.ndarray, share: BatchShare | None = None
+               ) -> Sampled:
         """Draw ``K`` actions per state from ``π`` (``z = μ + σ·ε``) and score them under
-        ``π_ref`` with the same ``ε``."""
+        ``π_ref`` with the same ``ε``; ``share``: where ``batch`` lies in the whole batch of a
+        data-parallel step (default: it is the whole batch)."""
+        share = share or BatchShare(slice(None), len(batch), len(batch), 1)
         h, h_ref = self.encode(model, batch)
         head, ref = model.decision_head, self.reference.decision_head
         k = self.cfg.samples
         mu, logvar = head.posterior(h)
-        eps = torch.randn(len(batch), k, head.latent)
+        eps = torch.randn(share.total, k, head.latent)[share.rows]
         z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps
         logits = head.logits(z, h[:, None].expand(-1, k, -1))  # (B, K, n_bins)
         with torch.no_grad():
@@ -256,7 +271,7 @@ class RLTask:
             r_z = r_mu[:, None] + torch.exp(0.5 * r_logvar)[:, None] * eps
             ref_logits = ref.logits(r_z, h_ref[:, None].expand(-1, k, -1))
             ref_mode = ref.logits(r_mu, h_ref).argmax(-1).numpy()
-            actions = torch.distributions.Categorical(logits=logits.detach()).sample().numpy()
+            actions = sample_actions(logits.detach(), share).numpy()
             mode = head.logits(mu, h).argmax(-1).numpy()
         return Sampled(logits, ref_logits, actions, ref_mode, mode)
 
@@ -335,18 +350,31 @@ class ExpertTask(RLTask):
     def loss(self, model: ORPRModel, batch: np.ndarray, epoch: int, index: int) -> torch.Tensor:
         if epoch >= self.warm_epochs:
             return super().loss(model, batch, epoch, index)
+        share = batch_share(batch)
         h, h_ref = self.encode(model, batch)
         head, ref = model.decision_head, self.reference.decision_head
         mu, logvar = head.posterior(h)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        eps = torch.randn((share.total, *mu.shape[1:]), dtype=mu.dtype)[share.rows]
+        z = mu + torch.exp(0.5 * logvar) * eps
         logits = head.logits(z, h)
         with torch.no_grad():
             ref_logits = ref.logits(ref.posterior(h_ref)[0], h_ref)
         kl = categorical_kl(head.logits(mu, h), ref_logits)
         ce = label_cross_entropy(logits, torch.from_numpy(self.target[batch]))
-        self.step_stats = {"cross_entropy": float(ce.detach()), "kl": float(kl.detach().mean()),
-                           "entropy": float(categorical_entropy(logits.detach()).mean())}
-        return ce + self.cfg.beta * kl.mean()
+        self.step_stats = batch_means({"cross_entropy": ce.detach(), "kl": kl.detach(),
+                                       "entropy": categorical_entropy(logits.detach())}, share)
+        return share_weighted(ce + self.cfg.beta * kl.mean(), share)
+
+
+def sample_actions(logits: torch.Tensor, share: BatchShare) -> torch.Tensor:
+    """One action per row of ``logits`` ``(B, K, n_bins)`` from ``Categorical(logits)``, drawn
+    as the whole batch's draw (the other workers' rows uniform) and kept at this worker's rows:
+    torch draws the same random numbers for a tensor of the same shape whatever its values."""
+    if share.world == 1:
+        return torch.distributions.Categorical(logits=logits).sample()
+    whole = logits.new_zeros((share.total, *logits.shape[1:]))
+    whole[share.rows] = logits
+    return torch.distributions.Categorical(logits=whole).sample()[share.rows]
 
 
 def _ratio(a: float, b: float) -> float:
