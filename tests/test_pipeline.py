@@ -106,3 +106,33 @@ def test_the_command_prints_its_stages_as_json(whole, tmp_path):
     obj = json.loads(result.output)
     assert [s["status"] for s in obj["stages"]] == ["skipped"] * 4
     assert obj["complete"] and "orpr" in obj["policies"]
+
+
+def test_a_killed_run_resumes_to_the_metrics_of_an_uninterrupted_one(whole, tmp_path):
+    """SIGKILL ``orpr run`` once pretraining has written a checkpoint, then run it again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _, _, _, first = whole
+    out = tmp_path / "killed"
+    args = [sys.executable, "-m", "orpr", "run", "--config", "configs/demo.toml", "--out",
+            str(out), "--json"]
+    for item in [*FAST, "pretrain.checkpoint_every=1"]:
+        args += ["--set", item]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = out / "pretrained" / "checkpoint" / "state.safetensors"
+    deadline = time.monotonic() + 300
+    while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stamps = json.loads((out / "stages.json").read_text())
+    assert stamps["labels"]["done"] and not stamps["pretrain"]["done"]
+    resumed = run_pipeline(load_panel(config()), config("pretrain.checkpoint_every=1"), out,
+                           progress=False)
+    assert statuses(resumed)["pretrain"] == "resumed"
+    assert resumed.metrics["policies"] == first.metrics["policies"]
