@@ -52,7 +52,7 @@ from orpr.train_labels import LabelTable, read_labels
 from orpr.train_loop import LoopState, fit, loop_from_json, set_determinism
 from orpr.train_rl import ExpertTask, Outcomes, RLTask, read_outcomes
 
-__all__ = ["FinetuneRun", "best_scale", "finetune", "finetune_json", "finetune_on_ray",
+__all__ = ["FinetuneRun", "best_log_m", "finetune", "finetune_json", "finetune_on_ray",
            "load_inputs", "render_finetune", "train_stages"]
 STATE = Path("checkpoint") / "finetune.safetensors"
 STAGES = ("rloo", "expert")
@@ -210,10 +210,10 @@ def _task(name: str, inputs: Inputs, cfg: Config, loops: dict[str, LoopState],
     i, val_samples = inputs, cfg.pretrain.val_samples
     if name == "rloo":
         return RLTask(i.data, i.table, i.outcomes, i.reference, cfg.rl, i.days[1:3], cfg.seed,
-                      val_samples, lam_scale=_last_scale(loops["rloo"]))
+                      val_samples, log_m=_last_log_m(loops["rloo"]))
     return ExpertTask(i.data, i.table, i.outcomes, general, cfg.rl, i.days[1:3], cfg.seed,
                       val_samples, i.targets.rows, i.targets.v_index,
-                      lam_scale=best_scale(loops["rloo"]))
+                      log_m=best_log_m(loops["rloo"]))
 
 
 def finetune_on_ray(panel: Panel, model_dir: str | Path, labels_dir: str | Path, cfg: Config,
@@ -249,18 +249,19 @@ def _train_worker(config: dict[str, Any]) -> None:
         train_stages(inputs, config["labels_dir"], config["cfg"], Path(scratch))
 
 
-def _last_scale(state: LoopState) -> float:
-    """The multiplier ``m`` where a stage's loop stands (1 before its first step)."""
-    return float(state.steps[-1].get("lam_scale", 1.0)) if state.steps else 1.0
+def _last_log_m(state: LoopState) -> float:
+    """``log m`` where a stage's loop stands (0 before its first step); stored as logged, so a
+    resumed run continues from the same float."""
+    return float(state.steps[-1].get("log_m", 0.0)) if state.steps else 0.0
 
 
-def best_scale(state: LoopState) -> float:
-    """The multiplier ``m`` at the end of the stage's best validated epoch (its weights are
-    the ones kept), else where the loop stands."""
-    scored = [r for r in state.history if r.get("val") is not None and "lam_scale" in r]
+def best_log_m(state: LoopState) -> float:
+    """``log m`` at the end of the stage's best validated epoch (its weights are the ones
+    kept), else where the loop stands."""
+    scored = [r for r in state.history if r.get("val") is not None and "log_m" in r]
     if not scored:
-        return _last_scale(state)
-    return float(min(scored, key=lambda r: r["val"])["lam_scale"])
+        return _last_log_m(state)
+    return float(min(scored, key=lambda r: r["val"])["log_m"])
 
 
 def _fingerprint(source: Path, labels_dir: str | Path, cfg: Config) -> str:
@@ -321,11 +322,11 @@ def _validate(out: Path, inputs: Inputs, cfg: Config, loops: dict[str, LoopState
     for name in OUTPUTS.values():
         if has_model(out / name):
             models[name] = load_model(out / name)[0]
-    i, val_samples, m = inputs, cfg.pretrain.val_samples, best_scale(loops["rloo"])
+    i, val_samples, m = inputs, cfg.pretrain.val_samples, best_log_m(loops["rloo"])
     general = RLTask(i.data, i.table, i.outcomes, i.reference, cfg.rl, i.days[1:3], cfg.seed,
-                     val_samples, lam_scale=m)
+                     val_samples, log_m=m)
     promo = ExpertTask(i.data, i.table, i.outcomes, i.reference, cfg.rl, i.days[1:3], cfg.seed,
-                       val_samples, i.targets.rows, i.targets.v_index, lam_scale=m)
+                       val_samples, i.targets.rows, i.targets.v_index, log_m=m)
     for name, model in models.items():
         result[name] = {}
         for label, task in (("all", general), ("promotion", promo)):

@@ -117,9 +117,9 @@ class RLTask:
     def __init__(self, data: DemandData, table: LabelTable, outcomes: Outcomes,
                  reference: ORPRModel, cfg: RLConfig, days: tuple[int, int], seed: int,
                  val_samples: int, pool: np.ndarray | None = None,
-                 target: np.ndarray | None = None, lam_scale: float = 1.0):
+                 target: np.ndarray | None = None, log_m: float = 0.0):
         """``days = (validation start, held-out start)``; ``pool``: the eligible states
-        (default all); ``target``: the rule's bin per state (default ``v*``); ``lam_scale``:
+        (default all); ``target``: the rule's bin per state (default ``v*``); ``log_m``:
         the multiplier ``m`` on ``λ*`` to start from."""
         val_start, holdout = days
         self.data, self.table, self.out, self.cfg, self.seed = data, table, outcomes, cfg, seed
@@ -135,7 +135,7 @@ class RLTask:
         self.epochs = cfg.epochs
         alpha = cfg.alpha if cfg.alpha > 0 else float(np.median(table.alpha)) if len(table.alpha) else 0.95
         self.budget = 1.0 - alpha
-        self.log_m = float(np.log(lam_scale))
+        self.log_m = float(log_m)
         self.step_stats: dict[str, float] = {}
         self.val_stats: dict[str, float] = {}
         self._shared: bool | None = None
@@ -183,7 +183,7 @@ class RLTask:
                 "entropy": categorical_entropy(s.logits.detach()),
                 "pareto_rate": outcome > 0, "dominated_rate": outcome < 0,
             }, share),
-            "lam_scale_used": lam_scale, "lam_scale": self.lam_scale,
+            "lam_scale_used": lam_scale, "lam_scale": self.lam_scale, "log_m": self.log_m,
             "mode_loss_share": loss_share,
         }
         return share_weighted(loss, share)
@@ -211,7 +211,7 @@ class RLTask:
         loss_share = _ratio(loss.sum(), o.sale[rows].sum())
         self.val_stats = {
             "val_stock_days": stock_share, "val_loss_share": loss_share,
-            "lam_scale": self.lam_scale,
+            "lam_scale": self.lam_scale, "log_m": self.log_m,
             "val_reward": float(reward.mean()),
             "val_reward_ref": float(self.cfg.omega * ref_rule.mean()),
             "val_pareto_rate": float((outcome > 0).mean()),
@@ -322,13 +322,13 @@ class ExpertTask(RLTask):
     def __init__(self, data: DemandData, table: LabelTable, outcomes: Outcomes,
                  reference: ORPRModel, cfg: RLConfig, days: tuple[int, int], seed: int,
                  val_samples: int, rows: np.ndarray, v_index: np.ndarray,
-                 lam_scale: float = 1.0):
+                 log_m: float = 0.0):
         target = table.v_index.copy()
         target[rows] = v_index
         stage_cfg = dataclasses.replace(cfg, beta=cfg.expert_beta, epochs=cfg.expert_epochs,
                                         omega=cfg.expert_omega, dual_lr=0.0)
         super().__init__(data, table, outcomes, reference, stage_cfg, days, seed, val_samples,
-                         pool=rows, target=target, lam_scale=lam_scale)
+                         pool=rows, target=target, log_m=log_m)
         self.warm_epochs = min(cfg.expert_warm_epochs, cfg.expert_epochs)
         self.warm_lr = cfg.expert_warm_lr
 
