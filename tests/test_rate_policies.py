@@ -69,3 +69,13 @@ def test_demand_sum_quantile_rises_with_the_quantile(q):
     lo = demand_sum_quantile(demand, active, 3, q)
     hi = demand_sum_quantile(demand, active, 3, min(q + 0.05, 0.99))
     assert np.all(hi >= lo)
+
+
+def test_units_index_of_finds_each_id_and_marks_unknown_ones():
+    from orpr.config import load_config
+    from orpr.data import load_panel
+
+    units = load_panel(load_config("configs/demo.toml", ["synthetic.units=20"])).units
+    ids = units.unit_id.astype(str)
+    assert units.index_of(ids[::-1]).tolist() == list(range(len(ids)))[::-1]
+    assert units.index_of(np.array([ids[3], "nowhere"])).tolist() == [3, -1]

@@ -62,11 +62,7 @@ def promotion_states(panel: Panel, table: LabelTable, lookahead: int = 0) -> np.
 
     ``lookahead = 0`` uses each unit's ``L + R``.
     """
-    span = (panel.units.lead_time + panel.units.review_period)[table.units] if lookahead <= 0 \
-        else np.full(len(table.units), lookahead)
-    promo = np.concatenate([np.zeros((panel.n_units, 1)), np.cumsum(panel.promo > 0, axis=1)], axis=1)
-    stop = np.minimum(table.days + span, panel.n_days)
-    return (promo[table.units, stop] - promo[table.units, table.days]) > 0
+    return promotion_share(panel, table, lookahead) > 0
 
 
 def promotion_share(panel: Panel, table: LabelTable, lookahead: int = 0) -> np.ndarray:
@@ -150,13 +146,10 @@ def read_expert_file(path: str | Path, panel: Panel, grid: np.ndarray) -> pl.Dat
         i = int((value > grid[-1] + 1e-9).arg_max())
         raise InputError(str(file), f"above the largest decision on the grid ({grid[-1]:g} days)",
                          column="v_expert", where=f"row {i + 1}", value=value[i])
-    ids = panel.units.unit_id.astype(str)
-    order = np.argsort(ids)
     wanted = frame["unit_id"].cast(pl.String).to_numpy().astype(str)
-    pos = np.clip(np.searchsorted(ids[order], wanted), 0, len(ids) - 1)
-    unknown = ids[order][pos] != wanted
-    if unknown.any():
-        i = int(np.argmax(unknown))
+    units = panel.units.index_of(wanted)
+    if (units < 0).any():
+        i = int(np.argmax(units < 0))
         raise InputError(str(file), "unit not in the data", column="unit_id", where=f"row {i + 1}",
                          value=wanted[i])
     dates = frame["date"].cast(pl.String).str.to_date("%Y-%m-%d", strict=False)
@@ -170,7 +163,7 @@ def read_expert_file(path: str | Path, panel: Panel, grid: np.ndarray) -> pl.Dat
         i = int(np.argmax(outside))
         raise InputError(str(file), "date outside the data's calendar", column="date",
                          where=f"row {i + 1}", value=str(dates[i]))
-    return pl.DataFrame({"unit": order[pos], "day": day, "v_expert": value.to_numpy()})
+    return pl.DataFrame({"unit": units, "day": day, "v_expert": value.to_numpy()})
 
 
 def expert_targets(

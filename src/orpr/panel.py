@@ -64,6 +64,16 @@ class Units:
             },
         )
 
+    def index_of(self, ids: np.ndarray) -> np.ndarray:
+        """Each id's position in the table, −1 for an id the table does not hold, int64."""
+        wanted = np.asarray(ids).astype(str)
+        known = self.unit_id.astype(str)
+        if len(known) == 0:
+            return np.full(len(wanted), -1, dtype=np.int64)
+        order = np.argsort(known)
+        pos = np.clip(np.searchsorted(known[order], wanted), 0, len(known) - 1)
+        return np.where(known[order][pos] == wanted, order[pos], -1).astype(np.int64)
+
 
 @dataclass(frozen=True)
 class Panel:

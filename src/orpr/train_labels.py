@@ -101,18 +101,15 @@ def read_labels(labels_dir: str | Path, panel: Panel) -> LabelTable:
         df = df.filter(~pl.col("start_state"))
     with np.load(candidates, allow_pickle=False) as npz:
         grid = np.asarray(npz["grid"], dtype=np.float64)
-    ids = panel.units.unit_id.astype(str)
-    order = np.argsort(ids)
     wanted = df["unit_id"].cast(pl.String).to_numpy().astype(str)
-    pos = np.clip(np.searchsorted(ids[order], wanted), 0, len(ids) - 1)
-    unknown = ids[order][pos] != wanted
-    if unknown.any():
+    units = panel.units.index_of(wanted)
+    if (units < 0).any():
         raise InputError(str(table), "unit not in the panel", column="unit_id",
-                         value=wanted[np.argmax(unknown)])
+                         value=wanted[np.argmax(units < 0)])
     slots = int(df["pipeline"].list.len().max() or 0)
     pipe = [df["pipeline"].list.get(k, null_on_oob=True).fill_null(0.0).to_numpy() for k in range(slots)]
     return LabelTable(
-        order[pos], df["day"].to_numpy().astype(np.int64), df["v_index"].to_numpy().astype(np.int64),
+        units, df["day"].to_numpy().astype(np.int64), df["v_index"].to_numpy().astype(np.int64),
         df["alpha"].to_numpy().astype(np.float64), df["d_hat"].to_numpy().astype(np.float64),
         df["on_hand"].to_numpy().astype(np.float64),
         np.stack(pipe, axis=1) if slots else np.zeros((df.height, 0)), grid, source_rows,
