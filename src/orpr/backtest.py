@@ -58,6 +58,14 @@ def sim_params(panel: Panel) -> SimParams:
     return SimParams(u.lead_time, u.review_period, u.review_offset)
 
 
+def order_up_to(inventory_days: np.ndarray, d_hat: np.ndarray, whole_units: bool = False
+                ) -> np.ndarray:
+    """The order-up-to level ``S = v · d̂`` (broadcast), rounded to the nearest whole unit for
+    goods that come in whole units (``Units.whole_units``), units."""
+    target = np.multiply(inventory_days, d_hat)
+    return np.rint(target) if whole_units else target
+
+
 def review_days(params: SimParams, day0: int, days: int) -> np.ndarray:
     """Whether each unit may order on each day, bool ``(unit, day)``: ``(t − offset) % R == 0``."""
     t = np.arange(day0, day0 + days)[None, :]
@@ -124,7 +132,8 @@ def run_backtest(
     for j, t in enumerate(range(first, stop)):
         due = np.flatnonzero(review[:, j])
         v[due, j] = _decide(panel, policy, t, rows[due], rate[due, t], state, due)
-        target = np.where(np.isnan(v[:, j]), 0.0, v[:, j]) * rate[:, t]
+        target = order_up_to(np.where(np.isnan(v[:, j]), 0.0, v[:, j]), rate[:, t],
+                             panel.units.whole_units)
         step, state = simulate(demand[:, t : t + 1], target[None, :, None], state, params, day0=t)
         for name, arr in traj.items():
             arr[:, j] = getattr(step, name)[0, :, 0]

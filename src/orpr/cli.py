@@ -88,7 +88,7 @@ def data_check(
     from orpr.data.summary import render_summary, summarize
 
     cfg = resolve_config(config, file or data, fmt, overrides)
-    if cfg.data.format != "synthetic" and not cfg.data.path:
+    if cfg.data.format not in ("synthetic", "stationary") and not cfg.data.path:
         raise InputError("<command line>", "no data given: pass FILE, --data or --config")
     summary = summarize(load_panel(cfg))
     if as_json:
@@ -289,7 +289,7 @@ def run_cmd(
     """
     from orpr.data import load_panel
     from orpr.pipeline import pipeline_json, run_pipeline
-    from orpr.render import render_evaluation, render_frontier, render_metrics
+    from orpr.render import render_evaluation, render_frontier, render_metrics, render_stationary
 
     cfg = resolve_config(config, data, fmt, overrides)
     folder = out if out is not None else Path("runs") / cfg.name
@@ -306,6 +306,8 @@ def run_cmd(
             render_frontier(run.frontier)
     else:
         render_metrics(run.metrics)
+    if run.metrics and "stationary" in run.metrics:
+        render_stationary(run.metrics["stationary"])
     report = folder / "report.html"
     typer.echo(f"wrote {folder / 'metrics.json'}" + (f" and {report}" if report.is_file() else ""))
 

@@ -8,6 +8,7 @@ the valid ones. The resolved config is written into every run directory.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -18,7 +19,7 @@ from typing import Any
 
 from orpr.errors import InputError
 
-FORMATS = ("synthetic", "canonical", "frn", "m5")
+FORMATS = ("synthetic", "stationary", "canonical", "frn", "m5")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,30 @@ class SyntheticConfig:
 
 
 @dataclass(frozen=True)
+class StationaryConfig:
+    """The stationary benchmark instance (used when ``data.format = "stationary"``): i.i.d.
+    daily demand, one lead time, daily review, whole units, no promotions and no censoring —
+    the classical lost-sales model that ``orpr oracle lost-sales`` solves exactly."""
+
+    demand: str = "poisson:5"
+    """Daily demand law: poisson:MEAN | geometric:MEAN, units per day."""
+    lead_time: int = 2
+    """``L``, days from order to arrival."""
+    penalty: float = 9.0
+    """``p``, cost per lost unit."""
+    holding: float = 1.0
+    """``h``, cost per unit of end-of-day on-hand per day."""
+    units: int = 256
+    """Independent replications of the instance (units), count."""
+    days: int = 1200
+    """Days per unit (training and held-out), days."""
+    start: str = "2024-01-01"
+    """First date, YYYY-MM-DD."""
+    seed: int = 3
+    """Seed of the demand draws."""
+
+
+@dataclass(frozen=True)
 class UnitRulesConfig:
     """Replenishment parameters for units whose data does not carry them.
 
@@ -80,6 +105,8 @@ class UnitRulesConfig:
     """Range of the lost-sale penalty p as a fraction of unit value, money per lost unit ÷ c."""
     seed: int = 11
     """Seed of the per-category draws."""
+    whole_units: bool = False
+    """Goods come in whole units: order-up-to levels are rounded to whole numbers, on/off."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +138,9 @@ class PolicyConfig:
     """Days of recent history whose (L + R)-day demand sums base_stock takes the quantile of."""
     safety_days: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
     """Safety-day grid that the incumbent's per-category tuning searches, days."""
+    incumbent_objective: str = "service"
+    """What the incumbent's tuning aims at: service (least safety reaching α) | cost (least
+    holding + lost-sales cost on the training period)."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +179,17 @@ class LabelsConfig:
     group: str = "all"
     """Knapsack decision group: all (every unit reviewing that day) | category (per top level)."""
     alpha_mode: str = "given"
-    """α source: given (policy.alpha) | in_stock | turnover (bisection on α to reach target)."""
+    """α source: given (policy.alpha) | in_stock | turnover (bisection on α to reach target) |
+    cost (no service budget: each unit takes its least h·c·I + p·lost candidate)."""
+    scenarios: int = 0
+    """Futures each candidate is replayed over: 0 = the realised demand (hindsight labels) |
+    K > 0 = the mean over K futures resampled day by day from the unit's own last
+    scenario_days (no realised demand on or after the decision day), count."""
+    scenario_days: int = 56
+    """Days of the past the futures are resampled from, days."""
+    continuation: str = "hold"
+    """What a candidate does after its decision day: hold (order up to v over H) | incumbent
+    (order up to the tuned incumbent's days: labels improve on today's rule)."""
     target: float = 0.95
     """Calibration target: in-stock rate in (0, 1), or turnover days > 0."""
     alpha_range: tuple[float, float] = (0.5, 0.999)
@@ -282,6 +322,9 @@ class RLConfig:
     dual_lr: float = 0.05
     """Step of log m per optimiser step, m the multiplier on λ* that holds the mode's lost
     share at 1 − α (0 = λ* as labelled), per step."""
+    reward: str = "pareto"
+    """r_sim: pareto (±1 when one outcome Pareto-dominates the reference's, else the λ*-priced
+    tie-break) | cost (the λ*-priced cost saved against the reference, unclipped), name."""
     tie_scale: str = "sale"
     """Scale of r_sim's λ*-scalarised tie-break: sale (demand value of the window) | reference
     (the reference action's stock + λ*·loss), name."""
@@ -353,6 +396,7 @@ class Config:
     """Master seed of everything not seeded on its own."""
     data: DataConfig = field(default_factory=DataConfig)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    stationary: StationaryConfig = field(default_factory=StationaryConfig)
     units: UnitRulesConfig = field(default_factory=UnitRulesConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -508,6 +552,28 @@ def _check(cfg: Config, source: str) -> None:
     if cfg.did.pre_days < 0:
         raise InputError(source, "must be ≥ 0", column="did.pre_days", value=cfg.did.pre_days)
     _one_of(source, "rl.tie_scale", cfg.rl.tie_scale, ("sale", "reference"))
+    _one_of(source, "rl.reward", cfg.rl.reward, ("pareto", "cost"))
+    if cfg.labels.scenarios < 0:
+        raise InputError(source, "must be ≥ 0 (0: the realised future)",
+                         column="labels.scenarios", value=cfg.labels.scenarios)
+    if cfg.labels.scenario_days < 1:
+        raise InputError(source, "must be ≥ 1", column="labels.scenario_days",
+                         value=cfg.labels.scenario_days)
+    if cfg.seed < 0:
+        raise InputError(source, "must be ≥ 0", column="seed", value=cfg.seed)
+    _one_of(source, "labels.continuation", cfg.labels.continuation, ("hold", "incumbent"))
+    _one_of(source, "policy.incumbent_objective", cfg.policy.incumbent_objective,
+            ("service", "cost"))
+    st = cfg.stationary
+    for key, value, ok in (("stationary.lead_time", st.lead_time, st.lead_time >= 0),
+                           ("stationary.penalty", st.penalty, 0 < st.penalty < math.inf),
+                           ("stationary.holding", st.holding, 0 < st.holding < math.inf),
+                           ("stationary.units", st.units, st.units >= 1),
+                           ("stationary.days", st.days, st.days >= 1),
+                           ("stationary.seed", st.seed, st.seed >= 0)):
+        if not ok:
+            raise InputError(source, "out of range (L ≥ 0; p, h > 0 and finite; units, days ≥ 1; "
+                             "seed ≥ 0)", column=key, value=value)
     if cfg.rl.samples < 2:
         raise InputError(source, "leave-one-out needs at least 2 samples", column="rl.samples",
                          value=cfg.rl.samples)
@@ -530,11 +596,13 @@ def _check(cfg: Config, source: str) -> None:
             raise InputError(source, "must be ≥ 1", column=key, value=value)
     if not cfg.eval.policies:
         raise InputError(source, "name at least one policy", column="eval.policies")
-    try:
-        date.fromisoformat(cfg.synthetic.start)
-    except ValueError:
-        raise InputError(source, "expected a date YYYY-MM-DD", column="synthetic.start",
-                         value=cfg.synthetic.start) from None
+    for key, value in (("synthetic.start", cfg.synthetic.start),
+                       ("stationary.start", cfg.stationary.start)):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise InputError(source, "expected a date YYYY-MM-DD", column=key,
+                             value=value) from None
 
 
 def _one_of(source: str, key: str, value: str, valid: tuple[str, ...]) -> None:

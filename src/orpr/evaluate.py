@@ -34,7 +34,7 @@ from orpr.segments import abc_xyz
 from orpr.tuning import fit_incumbent
 
 BASELINES = ("incumbent", "base_stock")
-POLICIES = (*BASELINES, "or_hindsight", *MODEL_POLICIES)
+POLICIES = (*BASELINES, "or_hindsight", "optimal", *MODEL_POLICIES)
 
 
 class Split(NamedTuple):
@@ -94,9 +94,14 @@ def build_policy(name: str, panel: Panel, d_hat: np.ndarray, split: Split, cfg: 
             cfg.policy.alpha,
             cfg.policy.safety_days,
             cfg.split.warmup_days,
+            cfg.policy.incumbent_objective,
         )
     if name == "base_stock":
         return BaseStock(cfg.policy.base_stock_quantile, cfg.policy.base_stock_history_days)
+    if name == "optimal":  # the exact optimum of the stationary benchmark's instance
+        from orpr.stationary import optimal_policy
+
+        return optimal_policy(cfg)
     if name == "or_hindsight":  # the OR labels as a policy: an oracle that reads the future
         from orpr.labels.hindsight import hindsight_oracle
 

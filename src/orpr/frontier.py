@@ -183,12 +183,11 @@ def variants(name: str, values: tuple[float, ...], panel: Panel, d_hat: np.ndarr
             yield q, BaseStock(q, cfg.policy.base_stock_history_days)
         return
     if name == "or_hindsight":
-        from orpr.labels.hindsight import HindsightOracle
-        from orpr.labels.replay import label_inputs
+        from orpr.labels.hindsight import HindsightOracle, oracle_inputs
         from orpr.labels.run import check_labels_config
 
         check_labels_config(cfg)
-        inputs = label_inputs(panel, d_hat, cfg.labels)
+        inputs = oracle_inputs(panel, d_hat, cfg.labels)
         for a in values:
             yield a, HindsightOracle(inputs, a, cfg.labels)
         return

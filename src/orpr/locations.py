@@ -128,7 +128,8 @@ def incumbent_without(panel: Panel, d_hat: np.ndarray, train: tuple[int, int], c
     start, stop = train
     part = panel.take_units(fit)
     tuned = fit_incumbent(part, d_hat[fit], start, stop, cfg.policy.alpha,
-                          cfg.policy.safety_days, cfg.split.warmup_days)
+                          cfg.policy.safety_days, cfg.split.warmup_days,
+                          cfg.policy.incumbent_objective)
     category = panel.units.category
     known = np.isin(category, tuned.categories)
     safety = np.zeros(panel.n_units)
@@ -157,16 +158,15 @@ def pooled_safety(panel: Panel, d_hat: np.ndarray, train: tuple[int, int], cfg: 
 def oracle_without(panel: Panel, d_hat: np.ndarray, train: tuple[int, int], cfg: Config,
                    fit: np.ndarray) -> Policy:
     """``or_hindsight`` whose α (if calibrated) is calibrated on the units ``fit`` only."""
-    from orpr.labels.hindsight import HindsightOracle
-    from orpr.labels.replay import label_inputs
+    from orpr.labels.hindsight import HindsightOracle, oracle_inputs
     from orpr.labels.run import check_labels_config, label_alpha
 
     check_labels_config(cfg)
     alpha = cfg.policy.alpha
     if cfg.labels.alpha_mode != "given":
         part = panel.take_units(fit)
-        alpha, _, _ = label_alpha(part, label_inputs(part, d_hat[fit], cfg.labels), train, cfg)
-    return HindsightOracle(label_inputs(panel, d_hat, cfg.labels), alpha, cfg.labels)
+        alpha, _, _ = label_alpha(part, oracle_inputs(part, d_hat[fit], cfg.labels), train, cfg)
+    return HindsightOracle(oracle_inputs(panel, d_hat, cfg.labels), alpha, cfg.labels)
 
 
 def fitted_without(name: str) -> bool:

@@ -29,6 +29,8 @@ class Units:
         holding_rate: ``h``, fraction of ``c`` per unit-day held, float64 ≥ 0.
         lost_penalty: ``p``, money per lost unit, float64 ≥ 0.
         sources: where each parameter came from (``"data"``, ``"config: category rule"``…).
+        whole_units: goods come in whole units: every order-up-to level is rounded to a
+            whole number (``orpr.backtest.order_up_to``), so integer demand keeps stock integer.
     """
 
     unit_id: np.ndarray
@@ -41,6 +43,7 @@ class Units:
     holding_rate: np.ndarray
     lost_penalty: np.ndarray
     sources: dict[str, str] = field(default_factory=dict)
+    whole_units: bool = False
 
     @property
     def n(self) -> int:

@@ -49,7 +49,8 @@ from orpr.run_dir import MODEL_POLICIES
 STAGES = ("labels", "pretrain", "finetune", "evaluate")
 STAMPS = "stages.json"
 DEPENDS: dict[str, tuple[str, ...]] = {
-    "labels": ("seed", "data", "synthetic", "units", "split", "policy.alpha", "labels"),
+    "labels": ("seed", "data", "synthetic", "stationary", "units", "split", "policy.alpha",
+               "policy.safety_days", "policy.incumbent_objective", "labels"),
     "pretrain": ("model", "pretrain"),
     "finetune": ("rl",),
     "evaluate": ("policy", "eval"),
@@ -178,8 +179,11 @@ def run_pipeline(
 
 
 def run_policies(cfg: Config) -> tuple[str, ...]:
-    """``eval.policies`` followed by the model policies it does not list."""
-    return tuple(dict.fromkeys((*cfg.eval.policies, *MODEL_POLICIES)))
+    """``eval.policies`` followed by the model policies it does not list (``orpr_expert`` only
+    when the promotion fine-tune trains: without it, it decides exactly as ``orpr``)."""
+    models = MODEL_POLICIES if cfg.rl.expert_epochs > 0 else tuple(
+        m for m in MODEL_POLICIES if m != "orpr_expert")
+    return tuple(dict.fromkeys((*cfg.eval.policies, *models)))
 
 
 def evaluate_run(panel: Panel, cfg: Config, out: Path, progress: bool = True):
@@ -190,7 +194,7 @@ def evaluate_run(panel: Panel, cfg: Config, out: Path, progress: bool = True):
     import dataclasses
 
     from orpr.evaluate import evaluate, metrics_json
-    from orpr.frontier import frontier, frontier_json
+    from orpr.frontier import KNOBS, frontier, frontier_json
     from orpr.progress import day_progress
     from orpr.run_dir import write_run_files
 
@@ -200,8 +204,12 @@ def evaluate_run(panel: Panel, cfg: Config, out: Path, progress: bool = True):
     fr = None
     if cfg.eval.frontier:
         with day_progress("frontier", enabled=progress) as bar:
-            fr = frontier(panel, run_cfg, names, progress=bar)
+            fr = frontier(panel, run_cfg, tuple(n for n in names if n in KNOBS), progress=bar)
     result = metrics_json(ev) | ({"frontier": frontier_json(fr)} if fr is not None else {})
+    if cfg.data.format == "stationary":  # long-run costs against the exact optimum
+        from orpr.stationary import stationary_summary
+
+        result["stationary"] = stationary_summary(panel, cfg, ev.results)
     if cfg.eval.report:
         from orpr.report import write_report
 
@@ -218,6 +226,8 @@ def pipeline_json(run: PipelineRun) -> dict[str, Any]:
         "stages": [{"name": s.name, "status": s.status, "seconds": round(s.seconds, 1)}
                    for s in run.stages],
         "policies": (run.metrics or {}).get("policies"),
+        **({"stationary": run.metrics["stationary"]}
+           if run.metrics and "stationary" in run.metrics else {}),
     }
 
 

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from orpr.backtest import run_backtest, sim_params
+from orpr.backtest import order_up_to, run_backtest, sim_params
 from orpr.config import Config
 from orpr.data.validate import number, unit_key
 from orpr.panel import Panel
@@ -135,7 +135,8 @@ def file_orders(
         ctx = DecisionContext(day, units, history, d_hat[units, day], on_hand[units],
                               state.pipeline[0, units, 1:])
         v[units] = policy.decide(ctx)
-    target = np.where(due, np.nan_to_num(v) * d_hat[:, day], 0.0)
+    target = np.where(due, order_up_to(np.nan_to_num(v), d_hat[:, day], window.units.whole_units),
+                      0.0)
     step, _ = simulate(np.zeros((window.n_units, 1)), target[None, :, None], state, params,
                        day0=day)
     return v, np.where(due, step.orders[0, :, 0], np.nan)

@@ -35,7 +35,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from orpr.backtest import review_days, sim_params
+from orpr.backtest import order_up_to, review_days, sim_params
 from orpr.compute import open_engine
 from orpr.config import Config
 from orpr.errors import InputError
@@ -47,8 +47,9 @@ from orpr.positions import Positions, extend_one_day, file_orders, simulated_ord
 from orpr.rate import reference_rates
 from orpr.run_dir import MODEL_POLICIES, model_dir
 
-ORACLES = ("or_hindsight",)
-"""Policies that read future demand: they cannot recommend."""
+ORACLES = ("or_hindsight", "optimal")
+"""Policies that read future demand or know its law (the stationary benchmark's optimum): they
+cannot recommend."""
 RECOMMENDABLE = tuple(p for p in POLICIES if p not in ORACLES)
 BEST_FIRST = ("orpr_expert", "orpr", "pretrained")
 """Model policies in order of preference when ``--policy`` is not given."""
@@ -302,7 +303,7 @@ def _rows(
         "policy": [policy] * keep.size,
         "inventory_days": figure(v),
         "d_hat": figure(d_hat),
-        "target_position": figure(v * d_hat),
+        "target_position": figure(order_up_to(v, d_hat, u.whole_units)),
         "on_hand": figure(on_hand),
         "pipeline": figure(pipeline),
         "order_quantity": figure(orders),

@@ -68,6 +68,20 @@ def sim_reward(
     return np.where(outcome != 0, outcome, np.where(same, 0.0, tie)).astype(np.float64)
 
 
+def cost_reward(
+    stock: np.ndarray, loss: np.ndarray, stock_ref: np.ndarray, loss_ref: np.ndarray,
+    lam: np.ndarray, scale: np.ndarray,
+) -> np.ndarray:
+    """``r_sim`` of ``rl.reward = "cost"``: the ``λ``-priced cost saved against the reference,
+    ``−((stock − stock_ref) + λ·(loss − loss_ref)) / scale``, unclipped (arguments as for
+    ``sim_reward``; an infinite ``λ`` prices the loss alone). Its expectation over demand is the
+    exact cost difference, which the Pareto reward only orders."""
+    finite = np.isfinite(lam)
+    price = np.where(finite, lam, 0.0)
+    saved = np.where(finite, (stock - stock_ref) + price * (loss - loss_ref), loss - loss_ref)
+    return (-saved / scale).astype(np.float64)
+
+
 def rule_reward(
     v: np.ndarray, v_star: np.ndarray, position: np.ndarray, scale: float, against: float,
 ) -> np.ndarray:

@@ -49,6 +49,7 @@ from orpr.model import ORPRModel, label_cross_entropy, to_tensors
 from orpr.rloo import (
     categorical_entropy,
     categorical_kl,
+    cost_reward,
     dual_step,
     loo_advantages,
     pareto_outcome,
@@ -220,12 +221,20 @@ class RLTask:
             "val_mean_v": float(self.table.grid[mode].mean()),
             "val_mean_v_ref": float(self.table.grid[ref_mode].mean()),
         }
+        if self.cfg.reward == "cost":  # the priced cost per demand value: what r_sim rewards
+            lam = o.lam[rows] * self.lam_scale
+            priced = np.where(np.isfinite(lam), stock + np.where(np.isfinite(lam), lam, 0) * loss,
+                              loss)
+            self.val_stats["val_cost_days"] = _ratio(priced.sum(), o.sale[rows].sum())
         self.val_stats["val_objective"] = self.objective(stock_share, loss_share)
         return self.val_stats["val_objective"]
 
     def objective(self, stock_share: float, loss_share: float) -> float:
         """Validation objective: stock per demand value (days of cover), plus
-        ``SERVICE_PENALTY`` per unit of lost share above the budget ``1 − α``."""
+        ``SERVICE_PENALTY`` per unit of lost share above the budget ``1 − α``; with
+        ``rl.reward = "cost"``, the λ-priced cost per demand value."""
+        if self.cfg.reward == "cost":
+            return self.val_stats["val_cost_days"]
         return stock_share + SERVICE_PENALTY * max(0.0, loss_share - self.budget)
 
     # -- pieces ----------------------------------------------------------------------------
@@ -306,7 +315,8 @@ class RLTask:
         scale = np.maximum(scale, 1e-12)
         stock, loss = stock.astype(np.float64), loss.astype(np.float64)
         ref_stock, ref_loss = ref_stock.astype(np.float64), ref_loss.astype(np.float64)
-        r_sim = sim_reward(stock, loss, ref_stock, ref_loss, lam, scale)
+        score = cost_reward if self.cfg.reward == "cost" else sim_reward
+        r_sim = score(stock, loss, ref_stock, ref_loss, lam, scale)
         outcome = pareto_outcome(stock, loss, ref_stock, ref_loss)
         r_rule = rule_reward(grid[actions], grid[self.target[rows]][:, None],
                              o.position[rows][:, None], self.rule_scale, self.cfg.against_weight)

@@ -3,14 +3,16 @@
 The incumbent's safety days are chosen per top-level category: every safety value on the
 grid is simulated at once (the batch dimension of the kernel) over the training window, and
 each category takes the smallest safety whose value fill rate ``1 − Σ c·lost / Σ c·d``
-reaches the service target α — or the largest on the grid if none does.
+reaches the service target α — or the largest on the grid if none does. With the objective
+``cost`` it takes instead the safety of least ``Σ (h·c·I + p·lost)`` over its units (ties to
+the smaller safety): the best days-of-cover rule for the units' own costs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from orpr.backtest import sim_params, steady_state
+from orpr.backtest import order_up_to, sim_params, steady_state
 from orpr.panel import Panel
 from orpr.policies import Incumbent, days_of_cover
 from orpr.sim import pipeline_length, simulate_totals
@@ -42,7 +44,7 @@ def simulate_inventory_days(
     params = sim_params(panel)
     demand = np.ascontiguousarray(np.where(panel.active, panel.demand, 0.0)[:, start:stop])
     rate = d_hat[:, start:stop]
-    target = inventory_days[:, :, None] * rate[None]  # (batch, unit, day)
+    target = order_up_to(inventory_days[:, :, None], rate[None], panel.units.whole_units)
     cover = (params.lead_time + params.review_period) * rate[:, 0]
     state = steady_state(
         np.broadcast_to(cover, inventory_days.shape),
@@ -90,6 +92,17 @@ def smallest_meeting(fill: np.ndarray, grid: np.ndarray, alpha: float) -> np.nda
     return grid[first]
 
 
+def category_costs(stock: np.ndarray, lost: np.ndarray, panel: Panel) -> np.ndarray:
+    """Holding plus lost-sales cost ``Σ (h·c·I + p·lost)`` per setting and category,
+    ``(batch, k)``, categories in ``np.unique`` order."""
+    u = panel.units
+    cost = stock * (u.holding_rate * u.unit_cost) + lost * u.lost_penalty  # (batch, unit)
+    _, inverse = np.unique(u.category, return_inverse=True)
+    out = np.zeros((cost.shape[0], inverse.max(initial=-1) + 1))
+    np.add.at(out.T, inverse, cost.T)
+    return out
+
+
 def fit_incumbent(
     panel: Panel,
     d_hat: np.ndarray,
@@ -98,14 +111,19 @@ def fit_incumbent(
     alpha: float,
     safety_grid: tuple[float, ...],
     warmup: int = 0,
+    objective: str = "service",
 ) -> Incumbent:
-    """Tune the incumbent's safety days per category, scored on ``[start + warmup, stop)``."""
+    """Tune the incumbent's safety days per category, scored on ``[start + warmup, stop)``:
+    the least safety reaching α (``service``) or the safety of least cost (``cost``)."""
     grid = np.sort(np.asarray(safety_grid, dtype=np.float64))
     u = panel.units
     v = days_of_cover(u.lead_time[None], u.review_period[None], grid[:, None]).astype(np.float64)
-    _, lost = simulate_inventory_days(panel, v, d_hat, start, stop, warmup)
+    stock, lost = simulate_inventory_days(panel, v, d_hat, start, stop, warmup)
     names, fill = category_fill_rates(lost, panel, start + warmup, stop)
-    chosen = smallest_meeting(fill, grid, alpha)
+    if objective == "cost":
+        chosen = grid[np.argmin(category_costs(stock, lost, panel), axis=0)]
+    else:
+        chosen = smallest_meeting(fill, grid, alpha)
     safety = chosen[np.searchsorted(names, u.category)]
     return Incumbent(
         safety=safety,

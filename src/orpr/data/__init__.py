@@ -23,6 +23,7 @@ on a training day depends on a held-out day.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 from orpr.config import Config
@@ -58,6 +59,13 @@ def load_panel(cfg: Config, path: str | Path | None = None, fmt: str | None = No
         fit_until = training_days(cfg.synthetic.days, holdout)
         daily, units = generate_tables(cfg.synthetic, fit_until)
         source = "synthetic"
+    elif fmt == "stationary":
+        from orpr.data import stationary
+
+        if source:
+            raise InputError(source, "stationary data takes no --data path; pass --format")
+        daily, units = stationary.generate_tables(cfg.stationary)
+        source = "stationary"
     elif fmt == "canonical":
         daily, units = canonical.read_tables(source)
     elif fmt == "frn":
@@ -71,10 +79,13 @@ def load_panel(cfg: Config, path: str | Path | None = None, fmt: str | None = No
 
         daily, units = m5.read_tables(source, cut_date(m5.date_span(source), holdout))
     else:
-        raise InputError(source, "unknown format; valid: synthetic, canonical, frn, m5", value=fmt)
+        raise InputError(source, "unknown format; valid: synthetic, stationary, canonical, frn, m5",
+                         value=fmt)
     canonical.validate(daily, units, source)
     panel = canonical.to_panel(daily, units, cfg, source)
     panel = panel.sample_units(cfg.data.max_units, cfg.data.sample_seed)
+    if cfg.units.whole_units or fmt == "stationary":  # the oracle's model counts whole units
+        panel = replace(panel, units=replace(panel.units, whole_units=True))
     fit_until = training_days(panel.n_days, holdout)
     return latent.estimate_demand(panel, method=cfg.data.latent, fit_until=fit_until)
 

@@ -62,6 +62,12 @@ def context_positions(ctx: DecisionContext, slots: int) -> Positions:
     return Positions(np.asarray(ctx.units), on_hand, pipeline, np.zeros(n, dtype=bool))
 
 
+def oracle_inputs(panel: Panel, d_hat: np.ndarray, cfg: LabelsConfig) -> LabelInputs:
+    """The label inputs of the oracle: always on the realised future (``labels.scenarios`` is
+    for training labels, not for the oracle), each candidate held over its horizon."""
+    return label_inputs(panel, d_hat, cfg)._replace(scenarios=0)
+
+
 def hindsight_oracle(panel: Panel, d_hat: np.ndarray, train: tuple[int, int],
                      cfg: Config) -> HindsightOracle:
     """The oracle for ``panel`` with the labels' α (calibrated on ``train`` if configured).
@@ -75,6 +81,6 @@ def hindsight_oracle(panel: Panel, d_hat: np.ndarray, train: tuple[int, int],
     from orpr.labels.run import check_labels_config, label_alpha
 
     check_labels_config(cfg)
-    inputs = label_inputs(panel, d_hat, cfg.labels)
+    inputs = oracle_inputs(panel, d_hat, cfg.labels)
     alpha, _, _ = label_alpha(panel, inputs, train, cfg)
     return HindsightOracle(inputs, alpha, cfg.labels)

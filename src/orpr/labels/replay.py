@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from orpr.backtest import sim_params, steady_state
+from orpr.backtest import order_up_to, sim_params, steady_state
 from orpr.config import LabelsConfig
 from orpr.mckp import MckpSolution, loss_budget, solve_mckp
 from orpr.panel import Panel
@@ -41,6 +41,19 @@ class LabelInputs(NamedTuple):
         group: decision-group code (0 for every unit when all units form one group).
         horizon: ``H``, days.
         grid: candidate inventory days ``v``, ascending ``(candidate,)``.
+        lam: each unit's own price of a lost sale ``λ = (p / c) / h``, days (``alpha_mode =
+            "cost"``: every unit takes its least ``stock + λ·loss`` candidate, no knapsack).
+        follow: inventory days each unit orders up to after the decision day
+            (``continuation = "incumbent"``); None: every candidate is held over ``H``.
+        whole_units: targets are rounded to whole units (``orpr.backtest.order_up_to``).
+        active: the unit is listed that day, bool ``(unit, day)`` (None: every day).
+        scenarios: ``K`` > 0: each candidate's outcome is its mean over ``K`` demand futures
+            resampled from the unit's own past (``scenario_demand``) instead of the realised
+            future (0: hindsight, the realised demand).
+        scenario_days: days of the past the futures are resampled from, days.
+        seed: seed of the resampling.
+        unit0: panel index of the first unit held (a shard's offset), so every unit draws
+            the same futures in any shard layout.
     """
 
     demand: np.ndarray
@@ -50,6 +63,14 @@ class LabelInputs(NamedTuple):
     group: np.ndarray
     horizon: np.ndarray
     grid: np.ndarray
+    lam: np.ndarray | None = None
+    follow: np.ndarray | None = None
+    whole_units: bool = False
+    active: np.ndarray | None = None
+    scenarios: int = 0
+    scenario_days: int = 56
+    seed: int = 0
+    unit0: int = 0
 
     @property
     def slots(self) -> int:
@@ -119,9 +140,13 @@ def group_codes(panel: Panel, rule: str) -> np.ndarray:
     return np.zeros(panel.n_units, dtype=np.int64)
 
 
-def label_inputs(panel: Panel, d_hat: np.ndarray, cfg: LabelsConfig) -> LabelInputs:
-    """The fixed inputs of a label run or of the oracle on ``panel``."""
+def label_inputs(panel: Panel, d_hat: np.ndarray, cfg: LabelsConfig,
+                 follow: np.ndarray | None = None, seed: int = 0) -> LabelInputs:
+    """The fixed inputs of a label run or of the oracle on ``panel``; ``follow``: the inventory
+    days each unit orders up to after a decision day (default: the candidate is held); ``seed``:
+    of the resampled futures (``cfg.scenarios``)."""
     params = sim_params(panel)
+    u = panel.units
     return LabelInputs(
         demand=np.where(panel.active, panel.demand, 0.0),
         d_hat=d_hat,
@@ -130,7 +155,25 @@ def label_inputs(panel: Panel, d_hat: np.ndarray, cfg: LabelsConfig) -> LabelInp
         group=group_codes(panel, cfg.group),
         horizon=horizons(params, cfg),
         grid=np.asarray(cfg.grid, dtype=np.float64),
+        lam=cost_prices(u.unit_cost, u.holding_rate, u.lost_penalty),
+        follow=None if follow is None else np.asarray(follow, dtype=np.float64),
+        whole_units=u.whole_units,
+        active=np.asarray(panel.active, dtype=bool),
+        scenarios=cfg.scenarios,
+        scenario_days=cfg.scenario_days,
+        seed=seed,
     )
+
+
+def cost_prices(unit_cost: np.ndarray, holding_rate: np.ndarray, lost_penalty: np.ndarray
+                ) -> np.ndarray:
+    """Each unit's own ``λ = (p / c) / h``, days: the value-days of stock that cost as much as
+    one value of lost demand (``h·c·I + p·lost = h·(c·I + λ·c·lost)``); ``inf`` where
+    ``h = 0`` (stock is free: the least loss wins)."""
+    ratio = np.asarray(lost_penalty, dtype=np.float64) / np.asarray(unit_cost, dtype=np.float64)
+    holding = np.asarray(holding_rate, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(holding > 0, ratio / np.where(holding > 0, holding, 1.0), np.inf)
 
 
 class Workspace:
@@ -211,14 +254,21 @@ def replay_candidates(inputs: LabelInputs, t: int, stop: int, positions: Positio
     """
     ws = workspace or Workspace()
     u = positions.units
+    width = replay_width(inputs, t, stop, u) if width is None else width
+    if inputs.scenarios > 0:
+        return _scenario_replay(inputs, t, positions, width)
     n, m = len(u), len(inputs.grid)
     params = SimParams(*(np.asarray(a)[u] for a in inputs.params))
     start, end = windows(params.lead_time, inputs.horizon[u], stop - t)
-    width = replay_width(inputs, t, stop, u) if width is None else width
     demand = np.ascontiguousarray(inputs.demand[u, t : t + width])
     rate = inputs.d_hat[u, t]
     target = np.multiply(inputs.grid[:, None], rate[None, :], out=ws.array("target", (m, n)))
+    if inputs.whole_units:
+        np.rint(target, out=target)
     state = candidate_state(positions, target, rate, params.lead_time, ws)
+    if inputs.follow is not None:  # the candidate on day t, then the continuation rule
+        target = continuation_targets(target, inputs.follow[u], inputs.d_hat[u, t : t + width],
+                                      inputs.whole_units)
     held, lost = simulate_totals(demand, target, state, params, start, end, day0=t)
     cost = inputs.unit_cost[u][:, None]
     return Replay(
@@ -226,6 +276,88 @@ def replay_candidates(inputs: LabelInputs, t: int, stop: int, positions: Positio
         loss=np.multiply(lost.T, cost, out=ws.array("loss", (n, m))),
         sale=window_sum(demand, start, end) * cost[:, 0],
     )
+
+
+def scenario_uniforms(seed: int, t: int, units: np.ndarray, count: int, width: int
+                      ) -> np.ndarray:
+    """Uniforms in [0, 1) ``(n, count, width)`` from a counter hash (splitmix64) of
+    ``(seed, t, unit, scenario, day)``: each unit's draws depend on its panel index only, never
+    on which other units (or shard) share the call."""
+    with np.errstate(over="ignore"):
+        key = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+               + np.uint64(t) * np.uint64(0xD1B54A32D192ED03))
+        x = (key + units.astype(np.uint64)[:, None, None] * np.uint64(0x8CB92BA72F3D8DD7)
+             + np.arange(count, dtype=np.uint64)[None, :, None] * np.uint64(0xABC98388FB8FAC03)
+             + np.arange(width, dtype=np.uint64)[None, None, :] * np.uint64(0x94D049BB133111EB))
+        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+            x = (x ^ (x >> np.uint64(shift))) * np.uint64(mult)
+        x ^= x >> np.uint64(31)
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def scenario_demand(inputs: LabelInputs, units: np.ndarray, t: int, width: int) -> np.ndarray:
+    """``K`` demand futures of ``width`` days per unit, each day drawn independently from the
+    unit's active days among the ``scenario_days`` before t, ``(n, K, width)``; a unit with no
+    such day gets zeros."""
+    lo = max(0, t - inputs.scenario_days)
+    past = inputs.demand[units, lo:t]
+    listed = np.ones(past.shape, dtype=bool) if inputs.active is None else (
+        inputs.active[units, lo:t])
+    count = listed.sum(axis=1)
+    order = np.argsort(~listed, axis=1, kind="stable")  # each row's listed days first
+    draws = scenario_uniforms(inputs.seed, t, units + inputs.unit0, inputs.scenarios, width)
+    pick = np.minimum((draws * count[:, None, None]).astype(np.int64),
+                      np.maximum(count - 1, 0)[:, None, None])
+    days = np.take_along_axis(order[:, None, :], pick.reshape(len(units), 1, -1), axis=2)
+    out = np.take_along_axis(past[:, None, :], days, axis=2).reshape(pick.shape)
+    return np.where(count[:, None, None] > 0, out, 0.0) if past.shape[1] else np.zeros(pick.shape)
+
+
+def _scenario_replay(inputs: LabelInputs, t: int, positions: Positions, width: int) -> Replay:
+    """``replay_candidates`` over ``K`` resampled futures: the outcomes' means over them (each
+    future is a copy of the unit, so every candidate meets the same futures). The continuation
+    orders up to ``follow · d̂_t`` on every later day: nothing after ``t`` is read."""
+    u, k = positions.units, inputs.scenarios
+    n, m = len(u), len(inputs.grid)
+    copies = np.repeat(np.arange(n), k)  # row j·K + s: unit j in future s
+    params = SimParams(*(np.asarray(a)[u][copies] for a in inputs.params))
+    start, end = windows(params.lead_time, inputs.horizon[u][copies], width)
+    demand = np.ascontiguousarray(scenario_demand(inputs, u, t, width).reshape(n * k, width))
+    rate = inputs.d_hat[u, t][copies]
+    target = order_up_to(inputs.grid[:, None], rate[None, :], inputs.whole_units)
+    state = candidate_state(positions._replace(**{
+        f: getattr(positions, f)[copies] for f in Positions._fields}), target, rate,
+        params.lead_time)
+    if inputs.follow is not None:  # d̂_t on every later day: a later d̂ reads the real future
+        rates = np.broadcast_to(rate[:, None], (n * k, width))
+        target = continuation_targets(target, inputs.follow[u][copies], rates, inputs.whole_units)
+    held, lost = simulate_totals(demand, target, state, params, start, end, day0=t)
+    cost = inputs.unit_cost[u][:, None]
+    return Replay(
+        stock=held.T.reshape(n, k, m).mean(axis=1) * cost,
+        loss=lost.T.reshape(n, k, m).mean(axis=1) * cost,
+        sale=window_sum(demand, start, end).reshape(n, k).mean(axis=1) * cost[:, 0],
+    )
+
+
+def continuation_targets(first: np.ndarray, follow: np.ndarray, rates: np.ndarray,
+                         whole_units: bool) -> np.ndarray:
+    """Targets ``(candidate, n, width)``: each candidate's ``first`` level ``(candidate, n)``
+    on the decision day, then ``follow`` days ``(n,)`` of each later day's ``d̂`` (``rates``,
+    ``(n, width)`` from the decision day on), the same for every candidate."""
+    later = order_up_to(follow[:, None], rates, whole_units)
+    target = np.broadcast_to(later[None], (first.shape[0], *later.shape)).copy()
+    target[:, :, 0] = first
+    return target
+
+
+def least_cost(replay: Replay, lam: np.ndarray) -> np.ndarray:
+    """Each unit's candidate of least ``stock + λ·loss`` (ties to the smaller v), ``(n,)``; an
+    infinite ``λ`` takes the least loss."""
+    finite = np.isfinite(lam)
+    scored = np.where(finite[:, None], replay.stock + np.where(finite, lam, 0.0)[:, None]
+                      * replay.loss, replay.loss)
+    return np.argmin(scored, axis=1)
 
 
 def solve_groups(replay: Replay, group: np.ndarray, alpha: float, cfg: LabelsConfig
@@ -259,12 +391,24 @@ def decide_groups(inputs: LabelInputs, t: int, stop: int, positions: Positions, 
         workspace: reusable buffers (see ``Workspace``).
     """
     replay = replay_candidates(inputs, t, stop, positions, workspace)
-    return choose(replay, inputs.group[positions.units], alpha, cfg)
+    return choose(replay, inputs.group[positions.units], alpha, cfg,
+                  unit_prices(inputs, positions.units, cfg))
 
 
-def choose(replay: Replay, group: np.ndarray, alpha: float, cfg: LabelsConfig) -> GroupDecision:
-    """The knapsack of every group over replayed candidates; ``group`` codes ``(n,)``."""
+def unit_prices(inputs: LabelInputs, units: np.ndarray, cfg: LabelsConfig) -> np.ndarray | None:
+    """The units' own prices ``λ`` when labels minimise cost (``alpha_mode = "cost"``), else None."""
+    return inputs.lam[units] if cfg.alpha_mode == "cost" and inputs.lam is not None else None
+
+
+def choose(replay: Replay, group: np.ndarray, alpha: float, cfg: LabelsConfig,
+           lam: np.ndarray | None = None) -> GroupDecision:
+    """The knapsack of every group over replayed candidates; ``group`` codes ``(n,)``. With
+    ``lam`` (each unit's own price, ``alpha_mode = "cost"``) every unit takes its least-cost
+    candidate instead: no service budget couples the units."""
     n = len(group)
+    if lam is not None:
+        return GroupDecision(least_cost(replay, lam), np.asarray(lam, dtype=np.float64),
+                             np.ones(n, dtype=bool), replay)
     choice, lam, met = np.zeros(n, dtype=np.int64), np.zeros(n), np.ones(n, dtype=bool)
     for rows, sol in solve_groups(replay, group, alpha, cfg):
         choice[rows], lam[rows], met[rows] = sol.choice, sol.lam, sol.met

@@ -50,7 +50,8 @@ def labels_json(run: LabelRun) -> dict[str, Any]:
         "states": int(labels.day.size),
         "units_labelled": labels.meta["units_labelled"],
         "alpha": run.alpha,
-        "alpha_mode": "given" if run.calibration is None else run.calibration.mode,
+        "alpha_mode": (labels.meta.get("alpha_mode", "given") if run.calibration is None
+                       else run.calibration.mode),
         "calibration": None if run.calibration is None else {
             "target": run.calibration.target, "value": _finite(run.calibration.value),
             "met": run.calibration.met,

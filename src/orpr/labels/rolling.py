@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from orpr.backtest import review_days, steady_state
+from orpr.backtest import order_up_to, review_days, steady_state
 from orpr.compute import Engine, LocalEngine, spans
 from orpr.config import LabelsConfig
 from orpr.labels.replay import (
@@ -41,6 +41,7 @@ from orpr.labels.replay import (
     choose,
     replay_candidates,
     replay_width,
+    unit_prices,
 )
 from orpr.sim import SimParams, SimState, simulate
 
@@ -182,7 +183,7 @@ def roll_labels(
             width = replay_width(inputs, t, stop, due)
             parts = engine.call(shards, "replay", [(t, width, v) for v in labels])
             positions, replay = join_replays(parts, ranges)
-            decision = choose(replay, inputs.group[due], alpha, cfg)
+            decision = choose(replay, inputs.group[due], alpha, cfg, unit_prices(inputs, due, cfg))
             v = inputs.grid[decision.choice]
             labels = np.split(v, np.cumsum([len(p.units) for p, _ in parts])[:-1])
             at = slice(int(offsets[j]), int(offsets[j + 1]))
@@ -202,6 +203,10 @@ def shard_inputs(inputs: LabelInputs, units: slice) -> LabelInputs:
         params=SimParams(*(np.asarray(a)[units] for a in inputs.params)),
         unit_cost=inputs.unit_cost[units], group=inputs.group[units],
         horizon=inputs.horizon[units],
+        lam=None if inputs.lam is None else inputs.lam[units],
+        follow=None if inputs.follow is None else inputs.follow[units],
+        active=None if inputs.active is None else inputs.active[units],
+        unit0=inputs.unit0 + (units.start or 0),
     )
 
 
@@ -214,7 +219,7 @@ def label_positions(inputs: LabelInputs, t: int, positions: Positions, v: np.nda
     if new.any():
         u = positions.units[new]
         rate = inputs.d_hat[u, t]
-        steady = steady_state((v[new] * rate)[None], rate, inputs.params.lead_time[u],
+        steady = steady_state(order_up_to(v[new], rate, inputs.whole_units)[None], rate, inputs.params.lead_time[u],
                               pipeline.shape[1])
         on_hand[new], pipeline[new] = steady.on_hand[0], steady.pipeline[0]
     return on_hand, pipeline
@@ -310,7 +315,8 @@ def advance(inputs: LabelInputs, book: Book, units: np.ndarray, until: int, flow
         if since >= until:
             continue
         params = SimParams(*(np.asarray(a)[group] for a in inputs.params))
-        target = book.v[group][:, None] * inputs.d_hat[group, since:until]
+        target = order_up_to(book.v[group][:, None], inputs.d_hat[group, since:until],
+                             inputs.whole_units)
         state = SimState(book.on_hand[group][None], book.pipeline[group][None])
         demand = np.ascontiguousarray(inputs.demand[group, since:until])
         step, end = simulate(demand, target[None], state, params, day0=int(since))

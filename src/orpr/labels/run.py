@@ -31,6 +31,7 @@ from orpr.mckp import loss_budget
 from orpr.mckp_exact import GapCheck, compare_with_milp
 from orpr.metrics import Metrics, summarize, window_totals
 from orpr.panel import Panel
+from orpr.policies import days_of_cover
 from orpr.rate import reference_rates
 
 LABEL_POLICY = "or_labels"
@@ -97,7 +98,8 @@ def make_labels(
     train = (split.train_start, split.holdout_start)
     d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days,
                             cfg.split.rate_floor)
-    inputs = label_inputs(panel, d_hat, cfg.labels)
+    inputs = label_inputs(panel, d_hat, cfg.labels, continuation_days(panel, d_hat, split, cfg),
+                          seed=cfg.seed)
     warmup = cfg.split.warmup_days
     with open_engine(cfg.compute) as engine:  # unit shards: in-process or on Ray
         alpha, calibration, trace = label_alpha(panel, inputs, train, cfg, progress, engine)
@@ -114,6 +116,17 @@ def make_labels(
                     policies, gaps, meta)
 
 
+def continuation_days(panel: Panel, d_hat: np.ndarray, split: Split, cfg: Config
+                      ) -> np.ndarray | None:
+    """What candidates do after their decision day: None (``hold``), or the incumbent's
+    inventory days per unit, tuned on the training period (``incumbent``)."""
+    if cfg.labels.continuation != "incumbent":
+        return None
+    incumbent = build_policy("incumbent", panel, d_hat, split, cfg)
+    u = panel.units
+    return days_of_cover(u.lead_time, u.review_period, incumbent.safety).astype(np.float64)
+
+
 def check_labels_config(cfg: Config) -> None:
     """Range checks of the ``[labels]`` section; an InputError naming the key."""
     lc, source = cfg.labels, "config"
@@ -121,7 +134,7 @@ def check_labels_config(cfg: Config) -> None:
         "v_step": (lc.v_step > 0 and lc.v_max >= 0, "v_step must be > 0 and v_max ≥ 0"),
         "horizon_min": (lc.horizon_min >= 0 and lc.horizon_days >= 0, "must be ≥ 0"),
         "group": (lc.group in ("all", "category"), "valid: all, category"),
-        "alpha_mode": (lc.alpha_mode in MODES, f"valid: {', '.join(MODES)}"),
+        "alpha_mode": (lc.alpha_mode in (*MODES, "cost"), f"valid: {', '.join(MODES)}, cost"),
         "target": (lc.alpha_mode != "in_stock" or 0 < lc.target < 1, "must lie in (0, 1)"),
         "alpha_range": (0 < lc.alpha_range[0] < lc.alpha_range[1] < 1, "need 0 < lo < hi < 1"),
         "lam_range": (0 < lc.lam_range[0] < lc.lam_range[1], "need 0 < lo < hi"),
@@ -142,7 +155,7 @@ def label_alpha(
     """α of the labels: ``policy.alpha``, or calibrated on ``train`` (with its label run);
     label runs go to ``engine`` (default: in this process)."""
     lc = cfg.labels
-    if lc.alpha_mode == "given":
+    if lc.alpha_mode in ("given", "cost"):  # cost: α is not a constraint, only recorded
         return cfg.policy.alpha, None, None
 
     def measure(alpha: float) -> tuple[float, LabelTrace]:
@@ -208,7 +221,7 @@ def gap_checks(rows: StateRows, group: np.ndarray, alpha: float, cfg: Config
     lc = cfg.labels
     keys = decision_keys(rows, group)
     decisions = np.unique(keys)
-    if lc.milp_groups == 0 or decisions.size == 0:
+    if lc.milp_groups == 0 or decisions.size == 0 or lc.alpha_mode == "cost":  # no knapsack
         return ()
     rng = np.random.default_rng(cfg.seed)
     picked = np.sort(rng.choice(decisions, min(lc.milp_groups, decisions.size), replace=False))

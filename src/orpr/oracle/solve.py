@@ -93,6 +93,15 @@ def _check_size(truncation: Truncation, lead_time: int) -> None:
         )
 
 
+def check_solvable(demand: str, lead_time: int, penalty: float, holding: float) -> None:
+    """Raise the InputError ``solve_lost_sales`` would raise on this instance, without solving
+    it: bad demand text, lead time or costs, or a state space over the size limit."""
+    law = parse_demand(demand)
+    _check_instance(lead_time, penalty, holding)
+    truncation = default_truncation(law, lead_time, penalty=float(penalty), holding=float(holding))
+    _check_size(truncation, lead_time)
+
+
 def _base_stock_levels(demand: Demand, lead_time: int, penalty: float, holding: float) -> range:
     """Starting levels for base-stock: ``S`` within two sd below the backorder level."""
     over_lead_time = demand.over_days(lead_time + 1)

@@ -1,0 +1,145 @@
+"""The stationary benchmark: the pipeline's policies against the exact lost-sales optimum.
+
+On ``data.format = "stationary"`` (``orpr.data.stationary``: i.i.d. demand, one lead time
+``L``, daily review, whole units, ``c = 1``) every unit is an independent replication of the
+instance that ``orpr oracle lost-sales`` solves exactly (DESIGN §10). The held-out backtest is
+then a long simulation of each policy, and its daily cost ``h·I_t + p·lost_t`` per unit-day is
+the policy's long-run average cost.
+
+Symbols: ``g*`` the optimal average cost per day; ``ḡ_u`` a unit's mean daily cost over the
+scored days; ``n`` units. A policy's cost is ``ḡ = mean_u ḡ_u``, its standard error
+``sd_u(ḡ_u) / √n`` (units are independent, so whatever the autocorrelation within a unit's
+path, the unit means are i.i.d.). The gap is ``100·(ḡ − g*) / g*`` in percent. All policies
+replay the same demand paths, so the difference to the simulated ``optimal`` policy is paired
+unit by unit: ``paired_gap_pct`` and its standard error (much smaller than either cost's)
+measure how far a policy is from the optimum on the very same demand.
+
+``optimal`` is the optimal policy of relative value iteration run in the backtest: on each day
+it orders ``q*(x, q_1, …, q_{L-1})`` read from the oracle's table (on-hand after arrivals and
+the pipeline, rounded to whole units), i.e. inventory days ``(IP + q*) / d̂``. It knows the true
+demand law, so it is marked an oracle.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from orpr.backtest import BacktestResult
+from orpr.config import Config
+from orpr.errors import InputError
+from orpr.oracle.solve import OracleResult, solve_lost_sales
+from orpr.panel import Panel
+from orpr.policies import DecisionContext
+
+OPTIMAL = "optimal"
+"""Name of the exact optimal policy in the stationary benchmark's tables."""
+
+
+@functools.lru_cache(maxsize=8)
+def solve_instance(demand: str, lead_time: int, penalty: float, holding: float) -> OracleResult:
+    """The oracle's solution of one instance (memoised: the policy and the summary share it)."""
+    return solve_lost_sales(demand, lead_time, penalty, holding)
+
+
+def instance_oracle(cfg: Config) -> OracleResult:
+    """The oracle's solution of ``cfg.stationary``; an InputError unless the data is that instance."""
+    if cfg.data.format != "stationary":
+        raise InputError("--policies", "the exact optimum needs data.format = stationary",
+                         value=OPTIMAL)
+    st = cfg.stationary
+    return solve_instance(st.demand, st.lead_time, st.penalty, st.holding)
+
+
+def oracle_states(on_hand: np.ndarray, pipeline: np.ndarray, lead_time: int) -> np.ndarray:
+    """The oracle's states ``(x, q_1, …, q_{L-1})`` of ``n`` units, int64 ``(n, max(L, 1))``:
+    on-hand after arrivals and the orders due on days ``t + 1 … t + L − 1``, rounded to whole
+    units (the backtest's first days start from a fractional steady position)."""
+    parts = [on_hand[:, None], pipeline[:, : max(lead_time - 1, 0)]]
+    return np.rint(np.concatenate(parts, axis=1)).astype(np.int64)
+
+
+def table_orders(policy: np.ndarray, states: np.ndarray) -> np.ndarray:
+    """Orders read from the oracle's table ``[x, q_1, …]``, int64 ``(n,)``; 0 for a state off
+    the table or outside its truncation (a position above ``S̄``: the optimum orders nothing)."""
+    inside = np.all((states >= 0) & (states < np.array(policy.shape)), axis=1)
+    orders = np.zeros(len(states), dtype=np.int64)
+    if inside.any():
+        orders[inside] = policy[tuple(states[inside].T)]
+    return np.maximum(orders, 0)
+
+
+@dataclass(frozen=True)
+class OptimalPolicy:
+    """The exact optimal policy of the instance, as inventory days ``(IP + q*) / d̂``."""
+
+    policy: np.ndarray
+    lead_time: int
+    name: str = OPTIMAL
+    oracle: bool = True
+
+    def decide(self, ctx: DecisionContext) -> np.ndarray:
+        states = oracle_states(ctx.on_hand, ctx.pipeline, self.lead_time)
+        position = ctx.on_hand + ctx.pipeline.sum(axis=1)
+        target = np.rint(position) + table_orders(self.policy, states)
+        return target / ctx.d_hat
+
+
+def optimal_policy(cfg: Config) -> OptimalPolicy:
+    """The ``optimal`` policy of ``cfg``'s stationary instance."""
+    return OptimalPolicy(instance_oracle(cfg).policy, cfg.stationary.lead_time)
+
+
+def unit_costs(panel: Panel, result: BacktestResult) -> np.ndarray:
+    """Each unit's mean daily cost ``h·c·I_t + p·lost_t`` over the scored days ``(unit,)``."""
+    u = panel.units
+    daily = (result.on_hand * (u.holding_rate * u.unit_cost)[:, None]
+             + result.lost * u.lost_penalty[:, None])
+    return daily.mean(axis=1)
+
+
+def mean_and_stderr(values: np.ndarray) -> tuple[float, float]:
+    """Mean of i.i.d. ``values`` and its standard error (NaN with fewer than two)."""
+    n = len(values)
+    if n < 2:
+        return float(np.mean(values)) if n else float("nan"), float("nan")
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(n))
+
+
+def gap_pct(cost: float, optimum: float) -> float:
+    """``100·(cost − optimum) / optimum``, percent."""
+    return 100.0 * (cost - optimum) / optimum
+
+
+def stationary_summary(panel: Panel, cfg: Config, results: list[BacktestResult]
+                       ) -> dict[str, Any]:
+    """The benchmark's figures: the oracle's costs, and every policy's long-run cost with its
+    standard error, its gap to the optimum and (with ``optimal`` simulated) its paired gap."""
+    oracle = instance_oracle(cfg)
+    optimum = oracle.optimal_cost
+    per_unit = {r.policy: unit_costs(panel, r) for r in results}
+    reference = per_unit.get(OPTIMAL)
+    policies: dict[str, Any] = {}
+    for name, costs in per_unit.items():
+        mean, stderr = mean_and_stderr(costs)
+        row = {"cost": mean, "stderr": stderr, "gap_pct": gap_pct(mean, optimum),
+               "gap_stderr_pct": 100.0 * stderr / optimum}
+        if reference is not None and name != OPTIMAL:
+            diff, diff_se = mean_and_stderr(costs - reference)
+            row |= {"paired_gap_pct": 100.0 * diff / optimum,
+                    "paired_gap_stderr_pct": 100.0 * diff_se / optimum}
+        policies[name] = row
+    st = cfg.stationary
+    first = results[0]
+    return {
+        "instance": {"demand": st.demand, "lead_time": st.lead_time, "penalty": st.penalty,
+                     "holding": st.holding, "units": panel.n_units,
+                     "scored_days": first.stop - first.start},
+        "oracle": {**oracle.to_json(),
+                   "base_stock_gap_pct": gap_pct(oracle.base_stock_cost, optimum),
+                   "capped_base_stock_gap_pct": gap_pct(oracle.capped_base_stock_cost, optimum)},
+        "policies": policies,
+    }
