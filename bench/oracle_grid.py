@@ -6,7 +6,9 @@ on its instance (``orpr run --config configs/stationary.toml --set stationary.le
 --set stationary.penalty=P``) and prints, next to the oracle's optimal, best base-stock and
 best capped base-stock costs (exact), the learned policy's long-run cost from the held-out
 simulation with its standard error, its gap to the optimum, and the gap paired unit by unit
-with the optimal policy simulated on the same demand (the sharper estimate).
+with the optimal policy simulated on the same demand (the sharper estimate). The plug-in
+base-stock cost is the best days-of-cover rule acting on the estimated rate ``d̂`` (exact
+expectation over its law): what estimating the mean costs, which the optimum does not pay.
 
 Runs go to ``--out``/L{L}_p{P}; a cell whose run is complete is read back, not re-run.
 
@@ -27,6 +29,7 @@ from rich.table import Table
 from orpr.config import load_config
 from orpr.data import load_panel
 from orpr.pipeline import run_pipeline
+from orpr.stationary import plug_in_json
 
 LEAD_TIMES = (1, 2, 3, 4)
 PENALTIES = (4, 9, 19, 39)
@@ -51,6 +54,7 @@ def run_cell(lead_time: int, penalty: int, out: Path, extra: list[str]) -> dict:
         "optimal_cost": oracle["optimal_cost"],
         "base_stock_cost": oracle["base_stock_cost"],
         "capped_base_stock_cost": oracle["capped_base_stock_cost"],
+        "plug_in_base_stock_cost": plug_in_json(cfg, oracle["optimal_cost"])["cost"],
         "orpr_cost": learned["cost"],
         "orpr_stderr": learned["stderr"],
         "gap_pct": learned["gap_pct"],
@@ -72,16 +76,18 @@ def pct(value: float | None, stderr: float | None = None) -> str:
 def render(rows: list[dict]) -> None:
     table = Table(title="Poisson(5), h = 1: long-run cost per day (optimum and base-stock exact; "
                         "orpr simulated ± stderr)")
-    for header in ("L", "p", "optimal", "base-stock", "capped", "orpr", "gap", "paired gap",
-                   "incumbent", "s"):
+    for header in ("L", "p", "optimal", "base-stock", "capped", "plug-in base-stock", "orpr",
+                   "gap", "paired gap", "incumbent", "s"):
         table.add_column(header, justify="right")
     for r in rows:
         base = 100 * (r["base_stock_cost"] / r["optimal_cost"] - 1)
         capped = 100 * (r["capped_base_stock_cost"] / r["optimal_cost"] - 1)
+        plug_in = 100 * (r["plug_in_base_stock_cost"] / r["optimal_cost"] - 1)
         table.add_row(
             str(r["lead_time"]), str(r["penalty"]), f"{r['optimal_cost']:.3f}",
             f"{r['base_stock_cost']:.3f} ({base:+.1f} %)",
             f"{r['capped_base_stock_cost']:.3f} ({capped:+.1f} %)",
+            f"{r['plug_in_base_stock_cost']:.3f} ({plug_in:+.1f} %)",
             f"{r['orpr_cost']:.3f} ± {r['orpr_stderr']:.3f}", f"{r['gap_pct']:+.2f} %",
             pct(r["paired_gap_pct"], r["paired_gap_stderr_pct"]),
             pct(r["incumbent_paired_gap_pct"]), f"{r['seconds']:.0f}")

@@ -41,6 +41,7 @@ from orpr.stationary import (
     instance_oracle,
     mean_and_stderr,
     oracle_states,
+    plug_in_base_stock,
     stationary_summary,
     table_orders,
 )
@@ -210,6 +211,8 @@ def test_the_summary_pairs_every_policy_with_the_optimum(panel):
     assert oracle["base_stock_gap_pct"] >= 0 and oracle["capped_base_stock_gap_pct"] >= 0
     # the tuned incumbent is a base-stock rule: about the best base-stock's cost
     assert abs(inc["cost"] - oracle["base_stock_cost"]) < 4 * inc["stderr"] + 0.02
+    plug_in = summary["plug_in_base_stock"]  # the same rule acting on the estimated rate
+    assert plug_in["history_days"] == 56 and plug_in["gap_pct"] > oracle["base_stock_gap_pct"]
     m, se = mean_and_stderr(np.array([1.0, 2.0, 3.0]))
     assert m == 2.0 and se == pytest.approx(1.0 / np.sqrt(3))
 
@@ -262,3 +265,11 @@ def test_resampled_futures_use_only_the_past_and_do_not_depend_on_the_shard(pane
     assert np.array_equal(part.loss, replay.loss[3:])
     # the hindsight oracle keeps reading the realised future
     assert oracle_inputs(panel, d_hat, cfg.labels).scenarios == 0
+
+
+def test_the_plug_in_base_stock_pays_for_the_estimated_rate_and_less_with_more_history():
+    best = base_stock_cost(instance_oracle(small()).base_stock_level, None,
+                           parse_demand("poisson:5"), 1, 4.0, 1.0)
+    costs = [plug_in_base_stock("poisson:5", 1, 4.0, 1.0, n)[0] for n in (30, 365, 10**7)]
+    assert costs[0] > costs[1] > best  # a rule on an estimate is never better than on the law
+    assert costs[2] == pytest.approx(best, rel=1e-9)  # with the law known, the best base-stock

@@ -123,6 +123,11 @@ def render_stationary(summary: dict, console: Console | None = None) -> None:
     table.add_row(f"best capped base-stock (S = {s}, r = {r})",
                   f"{oracle['capped_base_stock_cost']:.4f}", "exact",
                   f"{oracle['capped_base_stock_gap_pct']:+.2f} %", "")
+    if "plug_in_base_stock" in summary:  # the best base-stock rule acting on d̂
+        plug = summary["plug_in_base_stock"]
+        table.add_row(f"best v·d̂ rule, d̂ over {plug['history_days']} days (v = "
+                      f"{plug['inventory_days']:.2f})", f"{plug['cost']:.4f}", "exact",
+                      f"{plug['gap_pct']:+.2f} %", "")
     for name, row in summary["policies"].items():
         paired = ("" if "paired_gap_pct" not in row else
                   f"{row['paired_gap_pct']:+.2f} ± {row['paired_gap_stderr_pct']:.2f} %")

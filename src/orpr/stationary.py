@@ -23,6 +23,7 @@ demand law, so it is marked an oracle.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,8 @@ import numpy as np
 from orpr.backtest import BacktestResult
 from orpr.config import Config
 from orpr.errors import InputError
+from orpr.oracle.chain import base_stock_cost
+from orpr.oracle.model import parse_demand
 from orpr.oracle.solve import OracleResult, solve_lost_sales
 from orpr.panel import Panel
 from orpr.policies import DecisionContext
@@ -93,6 +96,49 @@ def optimal_policy(cfg: Config) -> OptimalPolicy:
     return OptimalPolicy(instance_oracle(cfg).policy, cfg.stationary.lead_time)
 
 
+def plug_in_json(cfg: Config, optimum: float) -> dict[str, float]:
+    """``plug_in_base_stock`` of the run's instance and window, with its gap to the optimum."""
+    st = cfg.stationary
+    cost, v = plug_in_base_stock(st.demand, st.lead_time, st.penalty, st.holding,
+                                 cfg.split.history_days)
+    return {"cost": cost, "inventory_days": v, "history_days": cfg.split.history_days,
+            "gap_pct": gap_pct(cost, optimum)}
+
+
+@functools.lru_cache(maxsize=8)
+def plug_in_base_stock(demand: str, lead_time: int, penalty: float, holding: float,
+                       history_days: int) -> tuple[float, float]:
+    """The best days-of-cover rule when the mean is estimated: ``S = rint(v·d̂)`` with ``d̂``
+    the mean of ``history_days`` i.i.d. days, the ``v`` of least exact expected cost over the
+    law of ``d̂`` (the sum of the days: Poisson or negative binomial), and that cost.
+
+    It is what estimating the rate costs a base-stock policy: the policies of the benchmark
+    all act on ``v·d̂``, the optimum on the demand law itself.
+    """
+    law = parse_demand(demand)
+    total = law.over_days(history_days)
+    sums = np.arange(int(total.ppf(1e-9)), int(total.isf(1e-9)) + 1)
+    weight = total.pmf(sums)
+    weight /= weight.sum()
+    d_hat = sums / history_days
+    level = solve_instance(demand, lead_time, penalty, holding).base_stock_level
+    steps = np.arange(-0.6, 0.6 + 1e-9, 0.01)  # v within 3 units of S*, days
+    best = (math.inf, math.nan)
+    for v in level / law.mean + steps:
+        levels = np.maximum(np.rint(v * d_hat).astype(np.int64), 0)
+        cost = sum(w * base_stock_cost(int(s), None, law, lead_time, penalty, holding)
+                   for s, w in zip(*_pooled(levels, weight), strict=True))
+        if cost < best[0]:
+            best = (float(cost), float(v))
+    return best
+
+
+def _pooled(levels: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct levels and their total weight."""
+    distinct, inverse = np.unique(levels, return_inverse=True)
+    return distinct, np.bincount(inverse, weights=weight)
+
+
 def unit_costs(panel: Panel, result: BacktestResult) -> np.ndarray:
     """Each unit's mean daily cost ``h·c·I_t + p·lost_t`` over the scored days ``(unit,)``."""
     u = panel.units
@@ -141,5 +187,6 @@ def stationary_summary(panel: Panel, cfg: Config, results: list[BacktestResult]
         "oracle": {**oracle.to_json(),
                    "base_stock_gap_pct": gap_pct(oracle.base_stock_cost, optimum),
                    "capped_base_stock_gap_pct": gap_pct(oracle.capped_base_stock_cost, optimum)},
+        "plug_in_base_stock": plug_in_json(cfg, optimum),
         "policies": policies,
     }
