@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -95,7 +96,7 @@ def render(rows: list[dict]) -> None:
     gaps = sorted(r["paired_gap_pct"] for r in rows if r["paired_gap_pct"] is not None)
     if not gaps:
         return
-    print(f"paired gap of orpr: median {gaps[len(gaps) // 2]:+.2f} %, worst {gaps[-1]:+.2f} %, "
+    print(f"paired gap of orpr: median {statistics.median(gaps):+.2f} %, worst {gaps[-1]:+.2f} %, "
           f"cells within 1 %: {sum(g <= 1.0 for g in gaps)}/{len(gaps)}")
 
 
