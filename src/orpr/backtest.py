@@ -58,12 +58,12 @@ def sim_params(panel: Panel) -> SimParams:
     return SimParams(u.lead_time, u.review_period, u.review_offset)
 
 
-def order_up_to(inventory_days: np.ndarray, d_hat: np.ndarray, whole_units: bool = False
-                ) -> np.ndarray:
+def order_up_to(inventory_days: np.ndarray, d_hat: np.ndarray, whole_units: bool = False,
+                out: np.ndarray | None = None) -> np.ndarray:
     """The order-up-to level ``S = v · d̂`` (broadcast), rounded to the nearest whole unit for
-    goods that come in whole units (``Units.whole_units``), units."""
-    target = np.multiply(inventory_days, d_hat)
-    return np.rint(target) if whole_units else target
+    goods that come in whole units (``Units.whole_units``), units; into ``out`` if given."""
+    target = np.multiply(inventory_days, d_hat, out=out)
+    return np.rint(target, out=target) if whole_units else target
 
 
 def review_days(params: SimParams, day0: int, days: int) -> np.ndarray:

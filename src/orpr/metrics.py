@@ -22,6 +22,14 @@ from typing import NamedTuple
 import numpy as np
 
 
+def priced_cost(stock: np.ndarray, loss: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """``stock + λ·loss`` (broadcast), the cost in days of stock value at the price ``λ`` of a
+    lost value; where ``λ`` is infinite (stock is free) the loss alone."""
+    lam = np.asarray(lam, dtype=np.float64)
+    finite = np.isfinite(lam)
+    return np.where(finite, stock + np.where(finite, lam, 0.0) * loss, loss)
+
+
 class Metrics(NamedTuple):
     """The KPIs of a set of unit-days (money in the data's currency, days in days)."""
 

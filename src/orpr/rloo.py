@@ -28,6 +28,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from orpr.metrics import priced_cost
+
 RTOL = 1e-6
 """Relative tolerance under which two outcomes count as equal."""
 
@@ -76,9 +78,7 @@ def cost_reward(
     ``−((stock − stock_ref) + λ·(loss − loss_ref)) / scale``, unclipped (arguments as for
     ``sim_reward``; an infinite ``λ`` prices the loss alone). Its expectation over demand is the
     exact cost difference, which the Pareto reward only orders."""
-    finite = np.isfinite(lam)
-    price = np.where(finite, lam, 0.0)
-    saved = np.where(finite, (stock - stock_ref) + price * (loss - loss_ref), loss - loss_ref)
+    saved = priced_cost(stock - stock_ref, loss - loss_ref, lam)
     return (-saved / scale).astype(np.float64)
 
 

@@ -45,6 +45,7 @@ import torch
 
 from orpr.compute import worker_sum
 from orpr.config import RLConfig
+from orpr.metrics import priced_cost
 from orpr.model import ORPRModel, label_cross_entropy, to_tensors
 from orpr.rloo import (
     categorical_entropy,
@@ -223,8 +224,7 @@ class RLTask:
         }
         if self.cfg.reward == "cost":  # the priced cost per demand value: what r_sim rewards
             lam = o.lam[rows] * self.lam_scale
-            priced = np.where(np.isfinite(lam), stock + np.where(np.isfinite(lam), lam, 0) * loss,
-                              loss)
+            priced = priced_cost(stock, loss, lam)
             self.val_stats["val_cost_days"] = _ratio(priced.sum(), o.sale[rows].sum())
         self.val_stats["val_objective"] = self.objective(stock_share, loss_share)
         return self.val_stats["val_objective"]

@@ -26,6 +26,7 @@ import numpy as np
 from orpr.backtest import order_up_to, sim_params, steady_state
 from orpr.config import LabelsConfig
 from orpr.mckp import MckpSolution, loss_budget, solve_mckp
+from orpr.metrics import priced_cost
 from orpr.panel import Panel
 from orpr.sim import SimParams, SimState, pipeline_length, simulate_totals
 
@@ -262,9 +263,8 @@ def replay_candidates(inputs: LabelInputs, t: int, stop: int, positions: Positio
     start, end = windows(params.lead_time, inputs.horizon[u], stop - t)
     demand = np.ascontiguousarray(inputs.demand[u, t : t + width])
     rate = inputs.d_hat[u, t]
-    target = np.multiply(inputs.grid[:, None], rate[None, :], out=ws.array("target", (m, n)))
-    if inputs.whole_units:
-        np.rint(target, out=target)
+    target = order_up_to(inputs.grid[:, None], rate[None, :], inputs.whole_units,
+                         out=ws.array("target", (m, n)))
     state = candidate_state(positions, target, rate, params.lead_time, ws)
     if inputs.follow is not None:  # the candidate on day t, then the continuation rule
         target = continuation_targets(target, inputs.follow[u], inputs.d_hat[u, t : t + width],
@@ -354,10 +354,7 @@ def continuation_targets(first: np.ndarray, follow: np.ndarray, rates: np.ndarra
 def least_cost(replay: Replay, lam: np.ndarray) -> np.ndarray:
     """Each unit's candidate of least ``stock + λ·loss`` (ties to the smaller v), ``(n,)``; an
     infinite ``λ`` takes the least loss."""
-    finite = np.isfinite(lam)
-    scored = np.where(finite[:, None], replay.stock + np.where(finite, lam, 0.0)[:, None]
-                      * replay.loss, replay.loss)
-    return np.argmin(scored, axis=1)
+    return np.argmin(priced_cost(replay.stock, replay.loss, np.asarray(lam)[:, None]), axis=1)
 
 
 def solve_groups(replay: Replay, group: np.ndarray, alpha: float, cfg: LabelsConfig

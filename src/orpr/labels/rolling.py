@@ -219,8 +219,8 @@ def label_positions(inputs: LabelInputs, t: int, positions: Positions, v: np.nda
     if new.any():
         u = positions.units[new]
         rate = inputs.d_hat[u, t]
-        steady = steady_state(order_up_to(v[new], rate, inputs.whole_units)[None], rate, inputs.params.lead_time[u],
-                              pipeline.shape[1])
+        level = order_up_to(v[new], rate, inputs.whole_units)
+        steady = steady_state(level[None], rate, inputs.params.lead_time[u], pipeline.shape[1])
         on_hand[new], pipeline[new] = steady.on_hand[0], steady.pipeline[0]
     return on_hand, pipeline
 
