@@ -59,14 +59,19 @@ def main() -> None:
     rows = [_row("pretrained", None, None, _held_out(panel, cfg, model, "pretrained"), None)]
     for omega in (float(x) for x in args.omegas.split(",")):
         for beta in (float(x) for x in args.betas.split(",")):
-            run_cfg = dataclasses.replace(cfg, rl=dataclasses.replace(cfg.rl, omega=omega,
-                                                                         beta=beta))
+            run_cfg = dataclasses.replace(
+                cfg, rl=dataclasses.replace(cfg.rl, omega=omega, beta=beta)
+            )
             out = work / f"omega{omega:g}_beta{beta:g}"
             run = finetune(panel, model, labels, run_cfg, out, progress=not args.json)
             last = run.loops["rloo"].steps[-1] if run.loops["rloo"].steps else {}
             rows.append(_row("orpr", omega, beta, _held_out(panel, cfg, out, "orpr"), last))
-    result = {"units": panel.n_units, "setup_s": round(setup_s, 1),
-              "wall_s": round(time.perf_counter() - began, 1), "settings": rows}
+    result = {
+        "units": panel.n_units,
+        "setup_s": round(setup_s, 1),
+        "wall_s": round(time.perf_counter() - began, 1),
+        "settings": rows,
+    }
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -75,16 +80,21 @@ def main() -> None:
 
 def _held_out(panel, cfg, run_dir: Path, policy: str):
     """The policy's held-out metrics (the run directory's model)."""
-    run_cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model,
-                                                                 checkpoint=str(run_dir)))
+    run_cfg = dataclasses.replace(
+        cfg, model=dataclasses.replace(cfg.model, checkpoint=str(run_dir))
+    )
     return evaluate(panel, run_cfg, (policy,)).reports[0].overall
 
 
 def _row(policy: str, omega, beta, m, last) -> dict:
     return {
-        "policy": policy, "omega": omega, "beta": beta,
-        "total_cost": m.total_cost, "holding_cost": m.holding_cost,
-        "in_stock_rate": m.in_stock_rate, "fill_rate": m.fill_rate,
+        "policy": policy,
+        "omega": omega,
+        "beta": beta,
+        "total_cost": m.total_cost,
+        "holding_cost": m.holding_cost,
+        "in_stock_rate": m.in_stock_rate,
+        "fill_rate": m.fill_rate,
         "turnover_days": m.turnover_days,
         "final_kl": None if last is None else last.get("kl"),
         "pareto_rate": None if last is None else last.get("pareto_rate"),
@@ -92,15 +102,30 @@ def _row(policy: str, omega, beta, m, last) -> dict:
 
 
 def _render(result: dict) -> None:
-    table = Table(title=f"Stage-3 ablation, {result['units']:,} FreshRetailNet units, held-out days")
-    for col in ("policy", "ω", "β", "total cost", "holding cost", "in-stock", "fill",
-                "final KL", "Pareto rate"):
+    table = Table(
+        title=f"Stage-3 ablation, {result['units']:,} FreshRetailNet units, held-out days"
+    )
+    for col in (
+        "policy",
+        "ω",
+        "β",
+        "total cost",
+        "holding cost",
+        "in-stock",
+        "fill",
+        "final KL",
+        "Pareto rate",
+    ):
         table.add_column(col, justify="left" if col == "policy" else "right")
     for r in result["settings"]:
         table.add_row(
-            r["policy"], "–" if r["omega"] is None else f"{r['omega']:g}",
-            "–" if r["beta"] is None else f"{r['beta']:g}", f"{r['total_cost']:,.0f}",
-            f"{r['holding_cost']:,.0f}", f"{r['in_stock_rate']:.1%}", f"{r['fill_rate']:.1%}",
+            r["policy"],
+            "–" if r["omega"] is None else f"{r['omega']:g}",
+            "–" if r["beta"] is None else f"{r['beta']:g}",
+            f"{r['total_cost']:,.0f}",
+            f"{r['holding_cost']:,.0f}",
+            f"{r['in_stock_rate']:.1%}",
+            f"{r['fill_rate']:.1%}",
             "–" if r["final_kl"] is None else f"{r['final_kl']:.3f}",
             "–" if r["pareto_rate"] is None else f"{r['pareto_rate']:.1%}",
         )

@@ -38,22 +38,31 @@ def main() -> None:
     rejected: dict[str, dict[str, list[bool]]] = {p: {} for p in POLICIES}
     for policy in POLICIES:
         for seed in range(args.seeds):
-            cfg = load_config("configs/demo.toml", [*base, f'did.policy="{policy}"',
-                                                    f"did.seed={seed}"])
+            cfg = load_config(
+                "configs/demo.toml", [*base, f'did.policy="{policy}"', f"did.seed={seed}"]
+            )
             pilot, result = run_pilot(panel, cfg)
             for name, e in result.effects.items():
                 truth = pilot.truth[name]
                 covered[policy].setdefault(name, []).append(e.ci_low <= truth <= e.ci_high)
                 rejected[policy].setdefault(name, []).append(
-                    e.pretrend_p is not None and e.pretrend_p < 0.05)
+                    e.pretrend_p is not None and e.pretrend_p < 0.05
+                )
     share = {p: {k: sum(v) / len(v) for k, v in d.items()} for p, d in covered.items()}
     pre = {p: {k: sum(v) / len(v) for k, v in d.items()} for p, d in rejected.items()}
-    figures = {"seeds": args.seeds, "units": args.units, "coverage": share,
-               "pretrend_rejections": pre, "wall_s": round(time.perf_counter() - began, 1)}
+    figures = {
+        "seeds": args.seeds,
+        "units": args.units,
+        "coverage": share,
+        "pretrend_rejections": pre,
+        "wall_s": round(time.perf_counter() - began, 1),
+    }
     if args.json:
         print(json.dumps(figures, indent=2))
         return
-    print(f"{args.seeds} pilots per policy, {args.units} units; 95 % interval holds the true effect:")
+    print(
+        f"{args.seeds} pilots per policy, {args.units} units; 95 % interval holds the true effect:"
+    )
     for policy in POLICIES:
         print(f"  {policy:11s} " + "  ".join(f"{k} {v:.0%}" for k, v in share[policy].items()))
     print("pre-trend test rejects at 5 %:")

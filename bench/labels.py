@@ -39,21 +39,36 @@ def make_case(n_unit: int, n_day: int, seed: int = 0) -> tuple[np.ndarray, SimPa
     shape = np.where(rng.random(n_unit) < 0.3, 2.0, 25.0)[:, None]
     mean = rate[:, None] * WEEKDAY[np.arange(n_day) % 7][None, :]
     demand = rng.poisson(mean * rng.gamma(shape, 1.0 / shape, (n_unit, n_day))).astype(np.float64)
-    params = SimParams(rng.integers(1, 8, n_unit), np.full(n_unit, REVIEW, dtype=np.int64),
-                       rng.integers(0, REVIEW, n_unit))
+    params = SimParams(
+        rng.integers(1, 8, n_unit),
+        np.full(n_unit, REVIEW, dtype=np.int64),
+        rng.integers(0, REVIEW, n_unit),
+    )
     return demand, params, rng.uniform(1.0, 10.0, n_unit)
 
 
-def label_run(demand: np.ndarray, params: SimParams, unit_cost: np.ndarray,
-              cfg: LabelsConfig, engine: Engine | None = None) -> tuple[LabelTrace, float]:
+def label_run(
+    demand: np.ndarray,
+    params: SimParams,
+    unit_cost: np.ndarray,
+    cfg: LabelsConfig,
+    engine: Engine | None = None,
+) -> tuple[LabelTrace, float]:
     """d̂ and the rolling labels over ``[HISTORY, day)`` with one decision group per day, on
     ``engine`` (default: in this process); also returns the seconds spent on d̂."""
     n_unit, n_day = demand.shape
     began = time.perf_counter()
     d_hat = reference_rates(demand, np.ones(demand.shape, dtype=bool), HISTORY, 0.01)
     rate_s = time.perf_counter() - began
-    inputs = LabelInputs(demand, d_hat, params, unit_cost, np.zeros(n_unit, dtype=np.int64),
-                         horizons(params, cfg), np.asarray(cfg.grid))
+    inputs = LabelInputs(
+        demand,
+        d_hat,
+        params,
+        unit_cost,
+        np.zeros(n_unit, dtype=np.int64),
+        horizons(params, cfg),
+        np.asarray(cfg.grid),
+    )
     return roll_labels(inputs, HISTORY, n_day, ALPHA, cfg, engine=engine), rate_s
 
 
@@ -80,11 +95,15 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures))
         return
-    print(f"{figures['units']:,} units × {DAYS} days, R = {REVIEW}, L = 1…7, "
-          f"{figures['candidates']} candidates, H = L + 2R")
+    print(
+        f"{figures['units']:,} units × {DAYS} days, R = {REVIEW}, L = 1…7, "
+        f"{figures['candidates']} candidates, H = L + 2R"
+    )
     print(f"  labelled states: {figures['states']:,}")
-    print(f"  wall time:       {wall:,.1f} s (d̂ {rate_s:.1f} s; replay, knapsacks and "
-          f"advance {wall - rate_s:.1f} s)")
+    print(
+        f"  wall time:       {wall:,.1f} s (d̂ {rate_s:.1f} s; replay, knapsacks and "
+        f"advance {wall - rate_s:.1f} s)"
+    )
     print(f"  peak memory:     {figures['peak_rss_mb']:,.0f} MB")
 
 

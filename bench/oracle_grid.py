@@ -39,9 +39,16 @@ POLICY = "orpr"
 
 def run_cell(lead_time: int, penalty: int, out: Path, extra: list[str]) -> dict:
     """One cell: the pipeline on its instance; the benchmark's row."""
-    cfg = load_config("configs/stationary.toml", [
-        'stationary.demand="poisson:5"', "stationary.holding=1.0",
-        f"stationary.lead_time={lead_time}", f"stationary.penalty={float(penalty)}", *extra])
+    cfg = load_config(
+        "configs/stationary.toml",
+        [
+            'stationary.demand="poisson:5"',
+            "stationary.holding=1.0",
+            f"stationary.lead_time={lead_time}",
+            f"stationary.penalty={float(penalty)}",
+            *extra,
+        ],
+    )
     began = time.perf_counter()
     run = run_pipeline(load_panel(cfg), cfg, out / f"L{lead_time}_p{penalty}", progress=False)
     if not run.complete:
@@ -75,38 +82,67 @@ def pct(value: float | None, stderr: float | None = None) -> str:
 
 
 def render(rows: list[dict]) -> None:
-    table = Table(title="Poisson(5), h = 1: long-run cost per day (optimum and base-stock exact; "
-                        "orpr simulated ± stderr)")
-    for header in ("L", "p", "optimal", "base-stock", "capped", "plug-in base-stock", "orpr",
-                   "gap", "paired gap", "incumbent", "s"):
+    table = Table(
+        title="Poisson(5), h = 1: long-run cost per day (optimum and base-stock exact; "
+        "orpr simulated ± stderr)"
+    )
+    for header in (
+        "L",
+        "p",
+        "optimal",
+        "base-stock",
+        "capped",
+        "plug-in base-stock",
+        "orpr",
+        "gap",
+        "paired gap",
+        "incumbent",
+        "s",
+    ):
         table.add_column(header, justify="right")
     for r in rows:
         base = 100 * (r["base_stock_cost"] / r["optimal_cost"] - 1)
         capped = 100 * (r["capped_base_stock_cost"] / r["optimal_cost"] - 1)
         plug_in = 100 * (r["plug_in_base_stock_cost"] / r["optimal_cost"] - 1)
         table.add_row(
-            str(r["lead_time"]), str(r["penalty"]), f"{r['optimal_cost']:.3f}",
+            str(r["lead_time"]),
+            str(r["penalty"]),
+            f"{r['optimal_cost']:.3f}",
             f"{r['base_stock_cost']:.3f} ({base:+.1f} %)",
             f"{r['capped_base_stock_cost']:.3f} ({capped:+.1f} %)",
             f"{r['plug_in_base_stock_cost']:.3f} ({plug_in:+.1f} %)",
-            f"{r['orpr_cost']:.3f} ± {r['orpr_stderr']:.3f}", f"{r['gap_pct']:+.2f} %",
+            f"{r['orpr_cost']:.3f} ± {r['orpr_stderr']:.3f}",
+            f"{r['gap_pct']:+.2f} %",
             pct(r["paired_gap_pct"], r["paired_gap_stderr_pct"]),
-            pct(r["incumbent_paired_gap_pct"]), f"{r['seconds']:.0f}")
+            pct(r["incumbent_paired_gap_pct"]),
+            f"{r['seconds']:.0f}",
+        )
     Console().print(table)
     gaps = sorted(r["paired_gap_pct"] for r in rows if r["paired_gap_pct"] is not None)
     if not gaps:
         return
-    print(f"paired gap of orpr: median {statistics.median(gaps):+.2f} %, worst {gaps[-1]:+.2f} %, "
-          f"cells within 1 %: {sum(g <= 1.0 for g in gaps)}/{len(gaps)}")
+    print(
+        f"paired gap of orpr: median {statistics.median(gaps):+.2f} %, worst {gaps[-1]:+.2f} %, "
+        f"cells within 1 %: {sum(g <= 1.0 for g in gaps)}/{len(gaps)}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
-    parser.add_argument("--out", type=Path, default=Path("runs/oracle_grid"),
-                        help="folder of the cells' run directories")
-    parser.add_argument("--set", dest="extra", action="append", default=[],
-                        help="config override for every cell, KEY=VALUE (repeatable)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/oracle_grid"),
+        help="folder of the cells' run directories",
+    )
+    parser.add_argument(
+        "--set",
+        dest="extra",
+        action="append",
+        default=[],
+        help="config override for every cell, KEY=VALUE (repeatable)",
+    )
     parser.add_argument("--lead-times", type=int, nargs="+", default=list(LEAD_TIMES))
     parser.add_argument("--penalties", type=int, nargs="+", default=list(PENALTIES))
     args = parser.parse_args()
@@ -115,8 +151,12 @@ def main() -> None:
         for penalty in args.penalties:
             rows.append(run_cell(lead_time, penalty, args.out, args.extra))
             if not args.json:
-                print(f"L={lead_time} p={penalty}: gap {rows[-1]['gap_pct']:+.2f} % "
-                      f"({rows[-1]['seconds']:.0f} s)", file=sys.stderr, flush=True)
+                print(
+                    f"L={lead_time} p={penalty}: gap {rows[-1]['gap_pct']:+.2f} % "
+                    f"({rows[-1]['seconds']:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

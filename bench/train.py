@@ -42,8 +42,16 @@ def random_labels(n_units: int, days: tuple[int, int], d_hat: np.ndarray, n: int
     rng = np.random.default_rng(0)
     units, day = rng.integers(0, n_units, n), rng.integers(days[0], days[1], n)
     rate = d_hat[units, day]
-    return LabelTable(units, day, rng.integers(0, len(GRID), n), np.full(n, 0.95), rate,
-                      rng.uniform(0, 3, n) * rate, rng.uniform(0, 1, (n, 2)) * rate[:, None], GRID)
+    return LabelTable(
+        units,
+        day,
+        rng.integers(0, len(GRID), n),
+        np.full(n, 0.95),
+        rate,
+        rng.uniform(0, 3, n) * rate,
+        rng.uniform(0, 1, (n, 2)) * rate[:, None],
+        GRID,
+    )
 
 
 def steps_per_s(model: ORPRModel, task, epoch: int, steps: int, warmup: int = 3) -> float:
@@ -58,13 +66,16 @@ def steps_per_s(model: ORPRModel, task, epoch: int, steps: int, warmup: int = 3)
     return steps * len(batches[0]) / (time.perf_counter() - start)
 
 
-def decisions_per_s(model: ORPRModel, panel, d_hat: np.ndarray, day: int, repeats: int = 3) -> float:
+def decisions_per_s(
+    model: ORPRModel, panel, d_hat: np.ndarray, day: int, repeats: int = 3
+) -> float:
     """Decisions per second of the pretrained policy for every unit on ``day``."""
     policy = PretrainedPolicy(model.eval(), GRID, known_calendar(panel), 0.95)
     units = np.arange(panel.n_units)
     rate = d_hat[:, day]
-    ctx = DecisionContext(day, units, panel.take_days(0, day), rate, rate * 2.0,
-                          np.zeros((panel.n_units, 2)))
+    ctx = DecisionContext(
+        day, units, panel.take_days(0, day), rate, rate * 2.0, np.zeros((panel.n_units, 2))
+    )
     policy.decide(ctx)
     start = time.perf_counter()
     for _ in range(repeats):
@@ -83,7 +94,9 @@ def main() -> None:
     set_determinism(cfg.seed, tc.threads)
     panel = load_panel(cfg)
     first, val_start, holdout, _ = training_days(panel, cfg)
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor)
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
     spec = model_spec(cfg.model, len(GRID))
     model = ORPRModel(spec)
     data = demand_data(panel, d_hat, spec.features)
@@ -102,13 +115,19 @@ def main() -> None:
     if args.json:
         print(json.dumps(out))
         return
-    print(f"model at default size: {out['parameters']:,} parameters, "
-          f"batch {tc.batch_size}, {tc.threads} threads")
+    print(
+        f"model at default size: {out['parameters']:,} parameters, "
+        f"batch {tc.batch_size}, {tc.threads} threads"
+    )
     print(f"demand pretraining: {out['pretrain_samples_per_s']:,.0f} samples/s")
-    print(f"labels, encoder frozen: {frozen_rate:,.0f} samples/s; unfrozen: "
-          f"{unfrozen_rate:,.0f} samples/s; default mix: {out['label_samples_per_s']:,.0f} samples/s")
-    print(f"inference (pretrained policy, {panel.n_units:,} units): "
-          f"{out['decisions_per_s']:,.0f} decisions/s")
+    print(
+        f"labels, encoder frozen: {frozen_rate:,.0f} samples/s; unfrozen: "
+        f"{unfrozen_rate:,.0f} samples/s; default mix: {out['label_samples_per_s']:,.0f} samples/s"
+    )
+    print(
+        f"inference (pretrained policy, {panel.n_units:,} units): "
+        f"{out['decisions_per_s']:,.0f} decisions/s"
+    )
 
 
 if __name__ == "__main__":

@@ -66,8 +66,9 @@ def test_a_unit_in_steady_state_stays_there_under_constant_demand():
     params = SimParams(lead, np.ones(3, dtype=np.int64), np.zeros(3, dtype=np.int64))
     target = np.array([[9.0, 9.0, 9.0]])
     state = steady_state(target, np.full(3, 2.0), lead, slots=4)
-    traj, _ = simulate(np.full((3, 10), 2.0), np.broadcast_to(target[..., None], (1, 3, 10)),
-                       state, params)
+    traj, _ = simulate(
+        np.full((3, 10), 2.0), np.broadcast_to(target[..., None], (1, 3, 10)), state, params
+    )
     assert np.allclose(traj.orders, 2.0) and np.allclose(traj.lost, 0.0)
     assert np.allclose(traj.on_hand[0], (9.0 - 2.0 * (lead + 1))[:, None])
 
@@ -120,8 +121,9 @@ def test_backtest_equals_one_kernel_call_for_a_state_free_policy(panel, d_hat):
     params = sim_params(panel)
     target = 6.0 * d_hat[:, 73:100]
     cover = (params.lead_time + params.review_period) * d_hat[:, 73]
-    state = steady_state(cover[None], d_hat[:, 73], params.lead_time,
-                         pipeline_length(params.lead_time))
+    state = steady_state(
+        cover[None], d_hat[:, 73], params.lead_time, pipeline_length(params.lead_time)
+    )
     demand = np.where(panel.active, panel.demand, 0.0)[:, 73:100]
     traj, _ = simulate(np.ascontiguousarray(demand), target[None], state, params, day0=73)
     assert np.allclose(result.on_hand, traj.on_hand[0, :, 7:])
@@ -144,10 +146,12 @@ def test_tuned_incumbent_takes_the_smallest_safety_that_meets_the_target(panel, 
     for shift, meets in ((0.0, True), (-step, False)):
         safety = np.maximum(inc.safety + shift, 0.0)
         v = (u.lead_time + u.review_period + safety)[None].astype(float)
-        _, lost = simulate_inventory_days(panel, v, d_hat, split.train_start,
-                                          split.holdout_start, warmup)
-        names, fill = category_fill_rates(lost, panel, split.train_start + warmup,
-                                          split.holdout_start)
+        _, lost = simulate_inventory_days(
+            panel, v, d_hat, split.train_start, split.holdout_start, warmup
+        )
+        names, fill = category_fill_rates(
+            lost, panel, split.train_start + warmup, split.holdout_start
+        )
         for k, name in enumerate(names):
             chosen = inc.safety[u.category == name][0]
             if meets:

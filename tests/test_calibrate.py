@@ -54,11 +54,20 @@ def test_a_target_met_across_the_bracket_takes_the_thriftiest_end():
 
 
 def test_a_calibrated_label_run_reaches_its_in_stock_target():
-    cfg = load_config(None, extra={
-        "synthetic.units": 40, "synthetic.days": 90, "units.review_period": [1, 3],
-        "split.holdout_days": 14, "labels.alpha_mode": "in_stock", "labels.target": 0.8,
-        "labels.alpha_range": [0.7, 0.995], "labels.calibration_steps": 4,
-        "labels.milp_groups": 0})
+    cfg = load_config(
+        None,
+        extra={
+            "synthetic.units": 40,
+            "synthetic.days": 90,
+            "units.review_period": [1, 3],
+            "split.holdout_days": 14,
+            "labels.alpha_mode": "in_stock",
+            "labels.target": 0.8,
+            "labels.alpha_range": [0.7, 0.995],
+            "labels.calibration_steps": 4,
+            "labels.milp_groups": 0,
+        },
+    )
     run = make_labels(load_panel(cfg), cfg)
     label_policy = run.policies[0].metrics
     assert run.calibration is not None and run.calibration.met

@@ -36,13 +36,16 @@ def hand_panel(
     stock = level + week + rng.normal(0, 4, unit.size) + effect * post + trend * on * (t - 21)
     sales = 0.12 * level * (1 + 0.05 * np.sin(2 * np.pi * t / 7)) + rng.normal(0, 0.5, unit.size)
     ids = np.array([f"U{i:03d}" for i in range(n)])
-    frame = pl.DataFrame({
-        "unit_id": ids[unit],
-        "date": [dt.date(2024, 1, 1) + dt.timedelta(days=int(x)) for x in t],
-        "on_hand_value": stock, "sales_value": sales,
-        "in_stock": (rng.random(unit.size) < 0.92).astype(np.float64),
-        "holding_cost": 0.01 * stock,
-    })
+    frame = pl.DataFrame(
+        {
+            "unit_id": ids[unit],
+            "date": [dt.date(2024, 1, 1) + dt.timedelta(days=int(x)) for x in t],
+            "on_hand_value": stock,
+            "sales_value": sales,
+            "in_stock": (rng.random(unit.size) < 0.92).astype(np.float64),
+            "holding_cost": 0.01 * stock,
+        }
+    )
     return frame, ids[treated]
 
 
@@ -72,8 +75,10 @@ def test_on_a_balanced_panel_the_estimate_is_the_difference_of_mean_changes(plan
     post = pl.col("date") >= START
     mean = {
         (group, period): frame.filter((on if group else ~on) & (post if period else ~post))[
-            "on_hand_value"].mean()
-        for group in (True, False) for period in (True, False)
+            "on_hand_value"
+        ].mean()
+        for group in (True, False)
+        for period in (True, False)
     }
     by_hand = (mean[True, True] - mean[True, False]) - (mean[False, True] - mean[False, False])
     assert result.effects["inventory_value"].estimate == pytest.approx(by_hand, abs=1e-9)
@@ -135,45 +140,61 @@ def files(tmp_path):
 
 def test_the_command_reads_files_and_prints_the_estimates(files):
     frame, treated, panel, ids = files
-    result = run_did("--panel", str(panel), "--treated", str(ids), "--start", "2024-01-08",
-                     "--json")
+    result = run_did(
+        "--panel", str(panel), "--treated", str(ids), "--start", "2024-01-08", "--json"
+    )
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
-    expected = estimate_did(frame.with_columns(pl.col("date").str.to_date()), treated,
-                            dt.date(2024, 1, 8))
+    expected = estimate_did(
+        frame.with_columns(pl.col("date").str.to_date()), treated, dt.date(2024, 1, 8)
+    )
     assert figures["effects"]["inventory_value"]["estimate"] == pytest.approx(
-        expected.effects["inventory_value"].estimate)
-    assert set(figures["effects"]) == {"turnover_days", "in_stock_rate", "holding_cost",
-                                       "inventory_value", "sales_value"}
+        expected.effects["inventory_value"].estimate
+    )
+    assert set(figures["effects"]) == {
+        "turnover_days",
+        "in_stock_rate",
+        "holding_cost",
+        "inventory_value",
+        "sales_value",
+    }
     table = run_did("--panel", str(panel), "--treated", str(ids), "--start", "2024-01-08")
     assert table.exit_code == 0 and "turnover days" in table.stdout
 
 
 def set_cell(df: pl.DataFrame, row: int, column: str, value: str) -> pl.DataFrame:
     at = pl.int_range(pl.len()) == row - 1
-    return df.with_columns(pl.when(at).then(pl.lit(value)).otherwise(
-        pl.col(column).cast(pl.String)).alias(column))
+    return df.with_columns(
+        pl.when(at).then(pl.lit(value)).otherwise(pl.col(column).cast(pl.String)).alias(column)
+    )
 
 
 PANEL_CASES = {
     "missing sales_value column": (
-        lambda d: d.drop("sales_value"), "column 'sales_value': missing required column"),
+        lambda d: d.drop("sales_value"),
+        "column 'sales_value': missing required column",
+    ),
     "unparseable date": (
         lambda d: set_cell(d, 3, "date", "2024-02-30"),
         "column 'date', row 3 (unit U000), value '2024-02-30': unparseable date (expected "
-        "YYYY-MM-DD)"),
+        "YYYY-MM-DD)",
+    ),
     "in_stock not a flag": (
         lambda d: set_cell(d, 5, "in_stock", "2"),
-        "column 'in_stock', row 5 (unit U000), value 2.0: in_stock is not 0 or 1"),
+        "column 'in_stock', row 5 (unit U000), value 2.0: in_stock is not 0 or 1",
+    ),
     "negative inventory value": (
         lambda d: set_cell(d, 16, "on_hand_value", "-1"),
-        "column 'on_hand_value', row 16 (unit U001), value -1.0: negative on_hand_value"),
+        "column 'on_hand_value', row 16 (unit U001), value -1.0: negative on_hand_value",
+    ),
     "text holding cost": (
         lambda d: set_cell(d, 2, "holding_cost", "high"),
-        "column 'holding_cost', row 2 (unit U000), value 'high': not a number"),
+        "column 'holding_cost', row 2 (unit U000), value 'high': not a number",
+    ),
     "repeated unit-day": (
         lambda d: pl.concat([d, d.slice(1, 1)]),
-        "column 'date', row 169 (unit U000), value '2024-01-02': duplicate (unit_id, date)"),
+        "column 'date', row 169 (unit U000), value '2024-01-02': duplicate (unit_id, date)",
+    ),
 }
 
 
@@ -195,14 +216,25 @@ def test_bad_designs_exit_2_naming_file_column_and_value(files, tmp_path):
     unknown = tmp_path / "unknown.csv"
     pl.DataFrame({"unit_id": [treated[0], "NOPE"]}).write_csv(unknown)
     cases = [
-        ((ids, "2024-01-01"), f"{panel}, column 'date', value '2024-01-01': no pre-period: no "
-                              "date before the start 2024-01-01"),
-        ((ids, "2024-02-01"), f"{panel}, column 'date', value '2024-01-14': no post-period: no "
-                              "date on or after the start 2024-02-01"),
-        ((everyone, "2024-01-08"), f"{everyone}, column 'unit_id': no control units: every unit "
-                                   "of the panel is treated"),
-        ((unknown, "2024-01-08"), f"{unknown}, column 'unit_id', row 2 (unit NOPE): unknown "
-                                  f"unit (not in the panel {panel})"),
+        (
+            (ids, "2024-01-01"),
+            f"{panel}, column 'date', value '2024-01-01': no pre-period: no "
+            "date before the start 2024-01-01",
+        ),
+        (
+            (ids, "2024-02-01"),
+            f"{panel}, column 'date', value '2024-01-14': no post-period: no "
+            "date on or after the start 2024-02-01",
+        ),
+        (
+            (everyone, "2024-01-08"),
+            f"{everyone}, column 'unit_id': no control units: every unit of the panel is treated",
+        ),
+        (
+            (unknown, "2024-01-08"),
+            f"{unknown}, column 'unit_id', row 2 (unit NOPE): unknown "
+            f"unit (not in the panel {panel})",
+        ),
         ((ids, "8 Jan"), "--start, value '8 Jan': expected a date YYYY-MM-DD"),
     ]
     for (treated_file, start), message in cases:
@@ -218,7 +250,8 @@ def test_options_that_do_not_fit_together_exit_2(files):
     assert missing.stderr.strip() == "error: --start: required (or pass --simulate)"
     both = run_did("--simulate", "--panel", str(panel))
     assert both.exit_code == 2
-    assert both.stderr.strip() == ("error: --panel: not used with --simulate (the pilot makes "
-                                   "its own)")
+    assert both.stderr.strip() == (
+        "error: --panel: not used with --simulate (the pilot makes its own)"
+    )
     oracle = run_did("--simulate", "--policy", "or_hindsight")
     assert oracle.exit_code == 2 and "not a deployable policy" in oracle.stderr

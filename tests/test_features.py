@@ -34,15 +34,19 @@ def states(panel, day: int):
     units = np.arange(panel.n_units)
     d_hat = reference_rates(panel.demand, panel.active, 28, 0.01)[:, day]
     rng = np.random.default_rng(0)
-    pos = Position(np.full(len(units), 0.95), rng.uniform(0, 5, len(units)) * d_hat,
-                   rng.uniform(0, 2, (len(units), 2)) * d_hat[:, None])
+    pos = Position(
+        np.full(len(units), 0.95),
+        rng.uniform(0, 5, len(units)) * d_hat,
+        rng.uniform(0, 2, (len(units), 2)) * d_hat[:, None],
+    )
     return units, d_hat, pos
 
 
 def features(panel, day: int, spec: FeatureSpec = SPEC):
     units, d_hat, pos = states(panel, day)
-    return build_features(feature_source(panel, spec), known_calendar(panel), units, day,
-                          d_hat, pos, spec)
+    return build_features(
+        feature_source(panel, spec), known_calendar(panel), units, day, d_hat, pos, spec
+    )
 
 
 def test_streams_have_the_documented_shapes(panel):
@@ -88,14 +92,17 @@ def test_quantities_are_divided_by_the_reference_rate(panel):
     pos10 = Position(pos.alpha, pos.on_hand * 10, pos.pipeline * 10)
 
     def build(p, rate, position):
-        return build_features(feature_source(p, SPEC), known_calendar(p), units, day, rate,
-                              position, SPEC)
+        return build_features(
+            feature_source(p, SPEC), known_calendar(p), units, day, rate, position, SPEC
+        )
 
     a, b = build(panel, d_hat, pos), build(scaled, d_hat * 10, pos10)
     np.testing.assert_allclose(a.sales, b.sales, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(a.position, b.position, rtol=1e-5, atol=1e-6)
     scale_free = [0, 1, 2, 3, 4, *range(7, C_ATTR)]  # all but log d̂ and log mean
-    np.testing.assert_allclose(a.attributes[:, scale_free], b.attributes[:, scale_free], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        a.attributes[:, scale_free], b.attributes[:, scale_free], rtol=1e-5, atol=1e-5
+    )
 
 
 def test_a_source_of_only_the_last_window_gives_the_same_features(panel):

@@ -26,8 +26,14 @@ from orpr.train_loop import LoopState, fit
 from orpr.train_rl import RLTask, read_outcomes
 from test_pretrain import TINY, fabricate_labels
 
-RL = ["rl.epochs=2", "rl.states=256", "rl.batch_size=64", "rl.samples=4", "rl.expert_epochs=2",
-      "rl.expert_warm_epochs=1"]
+RL = [
+    "rl.epochs=2",
+    "rl.states=256",
+    "rl.batch_size=64",
+    "rl.samples=4",
+    "rl.expert_epochs=2",
+    "rl.expert_warm_epochs=1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +104,9 @@ def test_a_checkpoint_of_another_rl_config_is_refused(setup, tmp_path):
 
 def test_orpr_policies_are_evaluated_with_promotion_days(setup):
     cfg, panel, _, root, _ = setup
-    run_cfg = load_config("configs/demo.toml",
-                          [*TINY, *RL, f"model.checkpoint={json.dumps(str(root / 'run'))}"])
+    run_cfg = load_config(
+        "configs/demo.toml", [*TINY, *RL, f"model.checkpoint={json.dumps(str(root / 'run'))}"]
+    )
     ev = evaluate(panel, run_cfg, ("pretrained", "orpr", "orpr_expert"))
     names = [r.name for r in ev.reports]
     assert names == ["pretrained", "orpr", "orpr_expert"]
@@ -139,8 +146,13 @@ def test_an_expert_file_replaces_the_rule(setup, tmp_path):
     rows = np.flatnonzero(promotion_states(panel, table))[:50]
     dates = np.datetime_as_string(panel.dates[table.days[rows]], unit="D")
     file = tmp_path / "expert.csv"
-    pl.DataFrame({"unit_id": panel.units.unit_id[table.units[rows]].astype(str), "date": dates,
-                  "v_expert": np.full(len(rows), 7.2)}).write_csv(file)
+    pl.DataFrame(
+        {
+            "unit_id": panel.units.unit_id[table.units[rows]].astype(str),
+            "date": dates,
+            "v_expert": np.full(len(rows), 7.2),
+        }
+    ).write_csv(file)
     t = expert_targets(panel, table, stop, str(file))
     assert np.array_equal(t.rows, rows) and t.source.startswith("file")
     assert (t.v_expert == 7.0).all()  # nearest grid value
@@ -159,13 +171,28 @@ def test_an_expert_file_replaces_the_rule(setup, tmp_path):
 )
 def test_bad_expert_files_exit_2_with_one_line(setup, tmp_path, edit, message):
     _, panel, labels, root, _ = setup
-    good = pl.DataFrame({"unit_id": [str(panel.units.unit_id[0])] * 2,
-                         "date": [str(panel.dates[60]), str(panel.dates[61])],
-                         "v_expert": [3.0, 4.0]})
+    good = pl.DataFrame(
+        {
+            "unit_id": [str(panel.units.unit_id[0])] * 2,
+            "date": [str(panel.dates[60]), str(panel.dates[61])],
+            "v_expert": [3.0, 4.0],
+        }
+    )
     file = tmp_path / "expert.csv"
     edit(good).write_csv(file)
-    args = ["finetune", "--config", "configs/demo.toml", "--model", str(root / "run"),
-            "--labels", str(labels), "--out", str(tmp_path / "out"), "--expert", str(file)]
+    args = [
+        "finetune",
+        "--config",
+        "configs/demo.toml",
+        "--model",
+        str(root / "run"),
+        "--labels",
+        str(labels),
+        "--out",
+        str(tmp_path / "out"),
+        "--expert",
+        str(file),
+    ]
     for item in [*TINY, *RL]:
         args += ["--set", item]
     result = CliRunner().invoke(app, args)
@@ -194,11 +221,14 @@ def test_rloo_raises_the_probability_of_a_known_best_action_and_lowers_cost(setu
     outcomes = read_outcomes(folder, table, panel.units.unit_cost)
     reference, _, _ = load_model(root / "run" / "pretrained")
     model, _, _ = load_model(root / "run" / "pretrained")
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days,
-                            cfg.split.rate_floor)
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
     data = demand_data(panel, d_hat, model.spec.features)
-    rl = load_config("configs/demo.toml", [*TINY, *RL, "rl.omega=0", "rl.beta=0", "rl.lr=3e-3",
-                                           "rl.epochs=4", "rl.states=2048"])
+    rl = load_config(
+        "configs/demo.toml",
+        [*TINY, *RL, "rl.omega=0", "rl.beta=0", "rl.lr=3e-3", "rl.epochs=4", "rl.states=2048"],
+    )
     days = training_days(panel, cfg)
     task = RLTask(data, table, outcomes, reference, rl.rl, days[1:3], cfg.seed, 256)
     rows = task.val_rows
@@ -227,19 +257,26 @@ def test_orpr_expert_decides_as_orpr_except_where_a_promotion_is_planned(setup):
     from orpr.policies import DecisionContext
 
     cfg, panel, _, root, _ = setup
-    run_cfg = load_config("configs/demo.toml",
-                          [*TINY, *RL, f"model.checkpoint={json.dumps(str(root / 'run'))}"])
+    run_cfg = load_config(
+        "configs/demo.toml", [*TINY, *RL, f"model.checkpoint={json.dumps(str(root / 'run'))}"]
+    )
     split = time_split(panel, run_cfg)
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days,
-                            cfg.split.rate_floor)
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
     general = build_policy("orpr", panel, d_hat, split, run_cfg)
     expert = build_policy("orpr_expert", panel, d_hat, split, run_cfg)
     t = split.holdout_start
     units = np.arange(panel.n_units)
     rng = np.random.default_rng(0)
-    ctx = DecisionContext(t, units, panel.take_days(0, t), d_hat[units, t],
-                          rng.uniform(0, 3, len(units)) * d_hat[units, t],
-                          np.zeros((len(units), 4)))
+    ctx = DecisionContext(
+        t,
+        units,
+        panel.take_days(0, t),
+        d_hat[units, t],
+        rng.uniform(0, 3, len(units)) * d_hat[units, t],
+        np.zeros((len(units), 4)),
+    )
     promo = expert.promotion_rows(ctx)
     assert 0 < promo.sum() < len(units)
     a, b = general.decide(ctx), expert.decide(ctx)

@@ -32,8 +32,12 @@ def family(fr, name):
 
 
 def test_raising_base_stocks_quantile_never_lowers_its_in_stock_rate(panel, cfg):
-    fr = frontier(panel, cfg, ("base_stock",),
-                  {"base_stock": (0.3, 0.5, 0.7, 0.85, 0.95, 0.99), "incumbent": ()})
+    fr = frontier(
+        panel,
+        cfg,
+        ("base_stock",),
+        {"base_stock": (0.3, 0.5, 0.7, 0.85, 0.95, 0.99), "incumbent": ()},
+    )
     points = family(fr, "base_stock")
     assert [p.value for p in points] == [0.3, 0.5, 0.7, 0.85, 0.95, 0.99]
     in_stock = np.array([p.in_stock_rate for p in points])
@@ -52,8 +56,12 @@ def test_more_incumbent_safety_never_lowers_in_stock(panel, cfg):
 
 def test_the_as_evaluated_settings_lie_on_their_frontiers(panel, cfg):
     ev = evaluate(panel, cfg, ("incumbent", "base_stock"))
-    fr = frontier(panel, cfg, ("incumbent", "base_stock"),
-                  {"incumbent": (0.0,), "base_stock": (cfg.policy.base_stock_quantile,)})
+    fr = frontier(
+        panel,
+        cfg,
+        ("incumbent", "base_stock"),
+        {"incumbent": (0.0,), "base_stock": (cfg.policy.base_stock_quantile,)},
+    )
     for report in ev.reports:
         (p,) = family(fr, report.name)
         assert p.in_stock_rate == report.overall.in_stock_rate
@@ -65,16 +73,23 @@ def test_the_as_evaluated_settings_lie_on_their_frontiers(panel, cfg):
 
 
 def test_the_oracle_is_swept_over_alpha_and_marked(panel, cfg):
-    fr = frontier(panel, cfg, ("or_hindsight",), {"incumbent": (0.0,),
-                                                   "or_hindsight": (0.8, 0.99)})
+    fr = frontier(panel, cfg, ("or_hindsight",), {"incumbent": (0.0,), "or_hindsight": (0.8, 0.99)})
     low, high = family(fr, "or_hindsight")
     assert fr.oracles == ("or_hindsight",)
     assert (low.knob, low.value, high.value) == ("alpha", 0.8, 0.99)
     assert high.fill_rate > low.fill_rate and high.holding_cost > low.holding_cost
     block = frontier_json(fr)
     assert block["knobs"] == {"incumbent": "safety_offset", "or_hindsight": "alpha"}
-    assert set(block["points"][0]) == {"policy", "knob", "value", "in_stock_rate", "holding_cost",
-                                       "turnover_days", "fill_rate", "total_cost"}
+    assert set(block["points"][0]) == {
+        "policy",
+        "knob",
+        "value",
+        "in_stock_rate",
+        "holding_cost",
+        "turnover_days",
+        "fill_rate",
+        "total_cost",
+    }
 
 
 def test_a_knob_value_out_of_range_names_its_config_key(panel, cfg):
@@ -121,13 +136,17 @@ def perturbed(panel, units, seed=3):
     """``panel`` with the demand of ``units`` replaced by a far more erratic one."""
     rng = np.random.default_rng(seed)
     demand = panel.demand.copy()
-    demand[units] *= rng.exponential(1.0, demand[units].shape) * rng.integers(0, 4, demand[units].shape)
+    demand[units] *= rng.exponential(1.0, demand[units].shape) * rng.integers(
+        0, 4, demand[units].shape
+    )
     return replace(panel, demand=demand)
 
 
 def tuned_safety(panel, cfg, held):
     split = time_split(panel, cfg)
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor)
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
     return build_policy("incumbent", panel, d_hat, split, cfg, held).safety
 
 
@@ -151,13 +170,22 @@ def test_metrics_json_scores_the_held_out_stores_apart(panel):
     for name, overall in metrics_json(ev)["policies"].items():
         days = block["held_out"][name]["unit_days"] + block["fitted"][name]["unit_days"]
         assert days == overall["unit_days"]
-    assert "locations" not in metrics_json(evaluate(panel, load_config(None, SMALL),
-                                                    ("base_stock",)))
+    assert "locations" not in metrics_json(
+        evaluate(panel, load_config(None, SMALL), ("base_stock",))
+    )
 
 
 def test_a_calibrated_oracle_alpha_ignores_the_held_out_stores(panel):
-    cfg = load_config(None, [*SMALL, "split.holdout_locations=3", "labels.alpha_mode='in_stock'",
-                             "labels.target=0.9", "labels.calibration_steps=3"])
+    cfg = load_config(
+        None,
+        [
+            *SMALL,
+            "split.holdout_locations=3",
+            "labels.alpha_mode='in_stock'",
+            "labels.target=0.9",
+            "labels.calibration_steps=3",
+        ],
+    )
     held = held_out_units(panel, cfg)
     split = time_split(panel, cfg)
 
@@ -173,8 +201,18 @@ def test_holding_out_every_store_is_refused_in_one_line():
 
     from orpr.cli import app
 
-    result = CliRunner().invoke(app, ["evaluate", "--set", "synthetic.units=16", "--set",
-                                      "synthetic.days=112", "--set", "split.holdout_locations=8"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "--set",
+            "synthetic.units=16",
+            "--set",
+            "synthetic.days=112",
+            "--set",
+            "split.holdout_locations=8",
+        ],
+    )
     assert result.exit_code == 2
     assert "split.holdout_locations" in result.output and "Traceback" not in result.output
 
@@ -194,9 +232,17 @@ def test_a_category_sold_only_at_held_out_stores_gets_the_safety_of_all_fitting_
     one[:, 0] = "one"  # every fitting unit in one category
     pooled = replace(pooled, units=replace(pooled.units, categories=one))
     split = time_split(panel, cfg)
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor)
-    (expected,) = fit_incumbent(pooled, d_hat[fit], split.train_start, split.holdout_start,
-                                cfg.policy.alpha, cfg.policy.safety_days,
-                                cfg.split.warmup_days).category_safety
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
+    (expected,) = fit_incumbent(
+        pooled,
+        d_hat[fit],
+        split.train_start,
+        split.holdout_start,
+        cfg.policy.alpha,
+        cfg.policy.safety_days,
+        cfg.split.warmup_days,
+    ).category_safety
     assert np.all(safety[held] == expected)
     assert np.array_equal(safety[~held], tuned_safety(panel, cfg, held)[~held])

@@ -31,9 +31,14 @@ from orpr.rate import reference_rates
 from orpr.sim import SimParams, SimState, simulate_reference
 
 SMALL = {
-    "synthetic.units": 48, "synthetic.days": 100, "synthetic.seed": 3,
-    "units.lead_time": [1, 2, 3], "units.review_period": [1, 3, 7],
-    "split.holdout_days": 14, "split.history_days": 28, "labels.milp_groups": 2,
+    "synthetic.units": 48,
+    "synthetic.days": 100,
+    "synthetic.seed": 3,
+    "units.lead_time": [1, 2, 3],
+    "units.review_period": [1, 3, 7],
+    "split.holdout_days": 14,
+    "split.history_days": 28,
+    "labels.milp_groups": 2,
     "labels.milp_max_units": 12,
 }
 
@@ -92,8 +97,9 @@ def test_candidate_replay_equals_the_plain_python_reference():
     cost = panel.units.unit_cost
     for row, u in enumerate(units):
         for j in (0, 6, 17, 60):
-            held, lost, demand = reference_totals(inputs, u, t, on_hand[row], pipeline[row],
-                                                  inputs.grid[j])
+            held, lost, demand = reference_totals(
+                inputs, u, t, on_hand[row], pipeline[row], inputs.grid[j]
+            )
             assert replay.stock[row, j] == pytest.approx(held * cost[u])
             assert replay.loss[row, j] == pytest.approx(lost * cost[u])
         assert replay.sale[row] == pytest.approx(demand * cost[u])
@@ -108,8 +114,9 @@ def test_each_labelled_state_replays_to_its_recorded_stock_and_loss():
             continue
         u, t = rows.unit[s], rows.day[s]
         start_pipeline = np.concatenate([[0.0], rows.pipeline[s]])
-        held, lost, demand = reference_totals(inputs, u, t, rows.on_hand[s], start_pipeline,
-                                              inputs.grid[rows.v_index[s]])
+        held, lost, demand = reference_totals(
+            inputs, u, t, rows.on_hand[s], start_pipeline, inputs.grid[rows.v_index[s]]
+        )
         assert rows.stock[s] == pytest.approx(held * cost[u])
         assert rows.loss[s] == pytest.approx(lost * cost[u])
         assert rows.sale[s] == pytest.approx(demand * cost[u])
@@ -128,8 +135,9 @@ def test_the_trajectory_loses_what_each_label_replay_loses_in_its_first_cycle():
         if end > trace.stop:
             continue
         start_pipeline = np.concatenate([[0.0], rows.pipeline[s]])
-        _, lost, _ = reference_totals(inputs, u, t, rows.on_hand[s], start_pipeline,
-                                      inputs.grid[rows.v_index[s]], stop=end)
+        _, lost, _ = reference_totals(
+            inputs, u, t, rows.on_hand[s], start_pipeline, inputs.grid[rows.v_index[s]], stop=end
+        )
         realised = trace.flows.lost[u, t + lead[u] - trace.start : end - trace.start].sum()
         assert realised == pytest.approx(lost)
         checked += 1
@@ -215,8 +223,14 @@ def test_label_artifacts_round_trip(tmp_path):
 
 
 def test_context_positions_put_arrivals_back_into_the_start_of_day_pipeline():
-    ctx = DecisionContext(5, np.array([0, 1]), None, np.ones(2), np.array([4.0, 0.0]),
-                          np.array([[1.0, 2.0], [0.0, 3.0]]))
+    ctx = DecisionContext(
+        5,
+        np.array([0, 1]),
+        None,
+        np.ones(2),
+        np.array([4.0, 0.0]),
+        np.array([[1.0, 2.0], [0.0, 3.0]]),
+    )
     pos = context_positions(ctx, slots=3)
     assert pos.pipeline.tolist() == [[0.0, 1.0, 2.0], [0.0, 0.0, 3.0]]
     assert pos.on_hand.tolist() == [4.0, 0.0] and not pos.start.any()
@@ -229,8 +243,9 @@ def test_the_oracle_decides_up_to_the_panels_last_day():
     oracle = HindsightOracle(inputs, 0.95, cfg.labels)
     t = panel.n_days - 1
     units = np.arange(5)
-    ctx = DecisionContext(t, units, None, d_hat[units, t], np.ones(5),
-                          np.zeros((5, inputs.slots - 1)))
+    ctx = DecisionContext(
+        t, units, None, d_hat[units, t], np.ones(5), np.zeros((5, inputs.slots - 1))
+    )
     v = oracle.decide(ctx)
     assert v.shape == (5,) and np.all(v >= 0)
 
@@ -239,13 +254,21 @@ def test_or_hindsight_beats_base_stock_on_the_demo():
     """At α = 0.98 the oracle's realised fill is near base_stock's; it must then hold less
     stock at a higher fill, or cost less in total (α's budget covers two review cycles per
     decision but a decision only sets the first, so the realised fill runs below α)."""
-    cfg = load_config("configs/demo.toml", extra={
-        "synthetic.units": 80, "synthetic.days": 120, "split.holdout_days": 28,
-        "policy.alpha": 0.98})
+    cfg = load_config(
+        "configs/demo.toml",
+        extra={
+            "synthetic.units": 80,
+            "synthetic.days": 120,
+            "split.holdout_days": 28,
+            "policy.alpha": 0.98,
+        },
+    )
     ev = evaluate(load_panel(cfg), cfg, ("base_stock", "or_hindsight"))
     base, oracle = (r.overall for r in ev.reports)
     assert ev.reports[1].oracle
-    better_service = oracle.fill_rate >= base.fill_rate and oracle.inventory_value <= base.inventory_value
+    better_service = (
+        oracle.fill_rate >= base.fill_rate and oracle.inventory_value <= base.inventory_value
+    )
     assert oracle.total_cost < base.total_cost or better_service
 
 

@@ -7,7 +7,12 @@ from typer.testing import CliRunner
 from orpr.cli import app
 from orpr.labels import load_labels
 
-SMALL = ["synthetic.units=24", "synthetic.days=112", "split.holdout_days=28", "labels.milp_groups=1"]
+SMALL = [
+    "synthetic.units=24",
+    "synthetic.days=112",
+    "split.holdout_days=28",
+    "labels.milp_groups=1",
+]
 
 
 def test_labels_command_writes_artifacts_and_prints_its_figures(tmp_path):

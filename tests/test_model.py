@@ -21,7 +21,14 @@ from orpr.pretrain import model_spec
 
 TINY = ModelSpec(
     FeatureSpec(window=14, patch=7, calendar_days=7, pipeline_slots=3, hash_buckets=32),
-    d_model=16, layers=1, heads=2, d_ff=32, latent=4, decoder_hidden=16, horizon=5, n_bins=11,
+    d_model=16,
+    layers=1,
+    heads=2,
+    d_ff=32,
+    latent=4,
+    decoder_hidden=16,
+    horizon=5,
+    n_bins=11,
 )
 
 
@@ -65,8 +72,10 @@ def test_forecast_quantiles_never_cross():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.floats(-20, 20), min_size=4, max_size=4),
-       st.lists(st.floats(-10, 5), min_size=4, max_size=4))
+@given(
+    st.lists(st.floats(-20, 20), min_size=4, max_size=4),
+    st.lists(st.floats(-10, 5), min_size=4, max_size=4),
+)
 def test_kl_to_the_standard_normal_is_never_negative(mu, logvar):
     kl = kl_to_standard_normal(torch.tensor([mu]), torch.tensor([logvar]))
     assert kl.item() >= 0.0
@@ -102,7 +111,9 @@ def combined_loss(model: ORPRModel, x: Features, target: torch.Tensor) -> torch.
     mu, logvar = model.decision_head.posterior(h)
     z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
     y = torch.ones(x.sales.shape[0], TINY.horizon)
-    demand = pinball_loss(model.sales_head(h), y, torch.ones_like(y, dtype=torch.bool), TINY.quantiles)
+    demand = pinball_loss(
+        model.sales_head(h), y, torch.ones_like(y, dtype=torch.bool), TINY.quantiles
+    )
     decision = label_cross_entropy(model.decision_head.logits(z, h), target)
     return demand + decision + 0.1 * kl_to_standard_normal(mu, logvar).mean()
 
@@ -120,7 +131,10 @@ def test_one_optimiser_step_changes_every_trainable_parameter():
 
 def test_a_tiny_model_overfits_one_batch():
     model = ORPRModel(TINY)
-    x, target = batch(TINY, 16), torch.randint(0, TINY.n_bins, (16,), generator=torch.Generator().manual_seed(1))
+    x, target = (
+        batch(TINY, 16),
+        torch.randint(0, TINY.n_bins, (16,), generator=torch.Generator().manual_seed(1)),
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     for _ in range(300):
         opt.zero_grad()
@@ -153,6 +167,9 @@ def test_optimiser_state_round_trips_through_tensors():
     opt.step()
     fresh = torch.optim.AdamW(model.parameters(), lr=1e-2)
     load_optimizer(fresh, optimizer_tensors(opt))
-    for (_, a), (_, b) in zip(sorted(optimizer_tensors(opt).items()),
-                              sorted(optimizer_tensors(fresh).items()), strict=True):
+    for (_, a), (_, b) in zip(
+        sorted(optimizer_tensors(opt).items()),
+        sorted(optimizer_tensors(fresh).items()),
+        strict=True,
+    ):
         assert torch.equal(a, b)

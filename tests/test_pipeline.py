@@ -14,8 +14,15 @@ from orpr.pipeline import STAGES, fingerprints, run_pipeline
 from test_finetune import RL
 from test_pretrain import TINY
 
-FAST = [*TINY, *RL, "synthetic.units=30", "eval.frontier=false", "eval.report=false",
-        "labels.v_max=15", "rl.states=2048"]
+FAST = [
+    *TINY,
+    *RL,
+    "synthetic.units=30",
+    "eval.frontier=false",
+    "eval.report=false",
+    "labels.v_max=15",
+    "rl.states=2048",
+]
 
 
 def config(*extra: str):
@@ -49,8 +56,15 @@ def test_fingerprints_chain_and_ignore_speed_settings():
 def test_a_whole_run_writes_every_artifact(whole):
     _, _, out, run = whole
     assert run.complete and statuses(run) == dict.fromkeys(STAGES, "ran")
-    for name in ("labels/labels.parquet", "pretrained/model.json", "orpr/model.json",
-                 "orpr_expert/model.json", "finetune.json", "metrics.json", "config.toml"):
+    for name in (
+        "labels/labels.parquet",
+        "pretrained/model.json",
+        "orpr/model.json",
+        "orpr_expert/model.json",
+        "finetune.json",
+        "metrics.json",
+        "config.toml",
+    ):
         assert (out / name).exists(), name
     policies = json.loads((out / "metrics.json").read_text())["policies"]
     assert {"incumbent", "base_stock", "pretrained", "orpr", "orpr_expert"} <= set(policies)
@@ -69,11 +83,16 @@ def test_a_changed_config_redoes_exactly_the_stages_it_affects(whole, tmp_path):
     shutil.copytree(out, copy)
     before = (copy / "orpr" / "model.safetensors").read_bytes()
     run = run_pipeline(panel, config("rl.beta=0.5"), copy, progress=False)
-    assert statuses(run) == {"labels": "skipped", "pretrain": "skipped", "finetune": "ran",
-                             "evaluate": "ran"}
+    assert statuses(run) == {
+        "labels": "skipped",
+        "pretrain": "skipped",
+        "finetune": "ran",
+        "evaluate": "ran",
+    }
     assert (copy / "orpr" / "model.safetensors").read_bytes() != before
-    only_eval = run_pipeline(panel, config("rl.beta=0.5", "eval.policies=['incumbent']"), copy,
-                             progress=False)
+    only_eval = run_pipeline(
+        panel, config("rl.beta=0.5", "eval.policies=['incumbent']"), copy, progress=False
+    )
     assert statuses(only_eval)["finetune"] == "skipped"
     assert statuses(only_eval)["evaluate"] == "ran"
 
@@ -81,8 +100,12 @@ def test_a_changed_config_redoes_exactly_the_stages_it_affects(whole, tmp_path):
 @pytest.mark.parametrize("where", ["pretrain", "finetune"])
 def test_an_interrupted_run_ends_with_the_metrics_of_an_uninterrupted_one(whole, tmp_path, where):
     _, panel, done, first = whole
-    pretrain_steps = json.loads((done / "pretrained" / "pretrain.json").read_text())["details"]["steps"]
-    finetune_steps = json.loads((done / "finetune.json").read_text())["stages"]["expert"]["final_step"]["step"]
+    pretrain_steps = json.loads((done / "pretrained" / "pretrain.json").read_text())["details"][
+        "steps"
+    ]
+    finetune_steps = json.loads((done / "finetune.json").read_text())["stages"]["expert"][
+        "final_step"
+    ]["step"]
     # pretraining and the fine-tune each count their own steps against pretrain.max_steps
     assert finetune_steps > pretrain_steps + 1
     limit = 5 if where == "pretrain" else pretrain_steps + 1
@@ -118,8 +141,17 @@ def test_a_killed_run_resumes_to_the_metrics_of_an_uninterrupted_one(whole, tmp_
 
     _, _, _, first = whole
     out = tmp_path / "killed"
-    args = [sys.executable, "-m", "orpr", "run", "--config", "configs/demo.toml", "--out",
-            str(out), "--json"]
+    args = [
+        sys.executable,
+        "-m",
+        "orpr",
+        "run",
+        "--config",
+        "configs/demo.toml",
+        "--out",
+        str(out),
+        "--json",
+    ]
     for item in [*FAST, "pretrain.checkpoint_every=1"]:
         args += ["--set", item]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -132,7 +164,8 @@ def test_a_killed_run_resumes_to_the_metrics_of_an_uninterrupted_one(whole, tmp_
     proc.wait()
     stamps = json.loads((out / "stages.json").read_text())
     assert stamps["labels"]["done"] and not stamps["pretrain"]["done"]
-    resumed = run_pipeline(load_panel(config()), config("pretrain.checkpoint_every=1"), out,
-                           progress=False)
+    resumed = run_pipeline(
+        load_panel(config()), config("pretrain.checkpoint_every=1"), out, progress=False
+    )
     assert statuses(resumed)["pretrain"] == "resumed"
     assert resumed.metrics["policies"] == first.metrics["policies"]

@@ -28,11 +28,23 @@ from orpr.train_loop import lr_factor
 
 GRID = np.arange(61) * 0.5
 TINY = [
-    "synthetic.units=40", "model.d_model=16", "model.layers=1", "model.heads=2", "model.d_ff=32",
-    "model.hash_buckets=32", "model.decoder_hidden=16", "model.latent=4", "pretrain.threads=1",
-    "pretrain.batch_size=128", "pretrain.demand_epochs=2", "pretrain.demand_samples=1024",
-    "pretrain.label_epochs=2", "pretrain.frozen_epochs=1", "pretrain.label_samples=1024",
-    "pretrain.val_samples=256", "pretrain.heldout_samples=256",
+    "synthetic.units=40",
+    "model.d_model=16",
+    "model.layers=1",
+    "model.heads=2",
+    "model.d_ff=32",
+    "model.hash_buckets=32",
+    "model.decoder_hidden=16",
+    "model.latent=4",
+    "pretrain.threads=1",
+    "pretrain.batch_size=128",
+    "pretrain.demand_epochs=2",
+    "pretrain.demand_samples=1024",
+    "pretrain.label_epochs=2",
+    "pretrain.frozen_epochs=1",
+    "pretrain.label_samples=1024",
+    "pretrain.val_samples=256",
+    "pretrain.heldout_samples=256",
 ]
 
 
@@ -40,7 +52,9 @@ def fabricate_labels(panel, cfg, out: Path, seed: int = 0) -> Path:
     """A labels directory for every review day of ``panel`` (layout of the labels stage)."""
     rng = np.random.default_rng(seed)
     u = panel.units
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor)
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
     unit = np.repeat(np.arange(panel.n_units), panel.n_days - 1)
     day = np.tile(np.arange(1, panel.n_days), panel.n_units)
     keep = (day - u.review_offset[unit]) % u.review_period[unit] == 0
@@ -49,20 +63,35 @@ def fabricate_labels(panel, cfg, out: Path, seed: int = 0) -> Path:
     v = np.clip(lead + u.review_period[unit] + 1 + 2 * panel.promo[unit, day], 0, 30)
     v_index = np.rint(v / 0.5).astype(np.int64)
     rate = d_hat[unit, day]
-    pipeline = [list(rng.uniform(0, 2, max(int(k) - 1, 0)) * r) for k, r in zip(lead, rate, strict=True)]
-    frame = pl.DataFrame({
-        "unit_id": u.unit_id[unit].astype(str),
-        "date": np.datetime_as_string(panel.dates[day], unit="D"),
-        "day": day, "v_star": GRID[v_index], "v_index": v_index, "lam": rng.uniform(0, 5, n),
-        "stock": rng.uniform(0, 9, n), "loss": rng.uniform(0, 1, n), "sale": rng.uniform(1, 9, n),
-        "d_hat": rate, "on_hand": rng.uniform(0, 3, n) * rate,
-        "pipeline": pl.Series(pipeline, dtype=pl.List(pl.Float64)), "alpha": np.full(n, 0.95),
-        "start_state": np.r_[True, unit[1:] != unit[:-1]],
-    })
+    pipeline = [
+        list(rng.uniform(0, 2, max(int(k) - 1, 0)) * r) for k, r in zip(lead, rate, strict=True)
+    ]
+    frame = pl.DataFrame(
+        {
+            "unit_id": u.unit_id[unit].astype(str),
+            "date": np.datetime_as_string(panel.dates[day], unit="D"),
+            "day": day,
+            "v_star": GRID[v_index],
+            "v_index": v_index,
+            "lam": rng.uniform(0, 5, n),
+            "stock": rng.uniform(0, 9, n),
+            "loss": rng.uniform(0, 1, n),
+            "sale": rng.uniform(1, 9, n),
+            "d_hat": rate,
+            "on_hand": rng.uniform(0, 3, n) * rate,
+            "pipeline": pl.Series(pipeline, dtype=pl.List(pl.Float64)),
+            "alpha": np.full(n, 0.95),
+            "start_state": np.r_[True, unit[1:] != unit[:-1]],
+        }
+    )
     out.mkdir(parents=True, exist_ok=True)
     frame.write_parquet(out / "labels.parquet")
-    np.savez(out / "candidates.npz", stock=rng.uniform(0, 9, (n, 61)),
-             loss=rng.uniform(0, 1, (n, 61)), grid=GRID)
+    np.savez(
+        out / "candidates.npz",
+        stock=rng.uniform(0, 9, (n, 61)),
+        loss=rng.uniform(0, 1, (n, 61)),
+        grid=GRID,
+    )
     (out / "labels_meta.json").write_text(json.dumps({"alpha": 0.95, "grid": GRID.tolist()}))
     return out
 
@@ -164,8 +193,12 @@ def test_the_pretrained_policy_needs_a_trained_model(setup):
 def test_labels_of_a_unit_outside_the_panel_are_refused(setup, tmp_path):
     _, panel, labels, _, _ = setup
     frame = pl.read_parquet(labels / "labels.parquet")
-    frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("nowhere"))
-                               .otherwise(pl.col("unit_id")).alias("unit_id"))
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3)
+        .then(pl.lit("nowhere"))
+        .otherwise(pl.col("unit_id"))
+        .alias("unit_id")
+    )
     frame.write_parquet(tmp_path / "labels.parquet")
     (tmp_path / "candidates.npz").write_bytes((labels / "candidates.npz").read_bytes())
     with pytest.raises(InputError, match="nowhere"):
@@ -203,8 +236,15 @@ def test_the_learning_rate_decays_along_a_cosine_to_a_tenth():
 
 def test_demand_targets_stop_before_the_given_day():
     demand = np.arange(20, dtype=float)[None, :]
-    y, mask = demand_targets(demand, np.ones_like(demand, bool), np.array([0]), np.array([10]),
-                             np.array([2.0]), 4, stop=12)
+    y, mask = demand_targets(
+        demand,
+        np.ones_like(demand, bool),
+        np.array([0]),
+        np.array([10]),
+        np.array([2.0]),
+        4,
+        stop=12,
+    )
     assert y[0].tolist() == [5.0, 5.5, 6.0, 6.5]
     assert mask[0].tolist() == [True, True, False, False]
 

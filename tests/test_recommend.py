@@ -24,9 +24,16 @@ from orpr.rate import reference_rates
 from orpr.recommend import choose_policy, fit_policy, recommend
 
 SMALL = [
-    "synthetic.units=60", "synthetic.days=112", "split.holdout_days=28",
-    "model.d_model=16", "model.layers=1", "model.heads=2", "model.d_ff=32",
-    "model.hash_buckets=32", "model.decoder_hidden=16", "model.latent=4",
+    "synthetic.units=60",
+    "synthetic.days=112",
+    "split.holdout_days=28",
+    "model.d_model=16",
+    "model.layers=1",
+    "model.heads=2",
+    "model.d_ff=32",
+    "model.hash_buckets=32",
+    "model.decoder_hidden=16",
+    "model.latent=4",
 ]
 CLI_SMALL = ["--config", "configs/demo.toml", *(a for s in SMALL[:3] for a in ("--set", s))]
 
@@ -75,7 +82,9 @@ def test_decisions_and_orders_are_the_backtests_on_that_day(panel, cfg, run_dir,
     day = panel.n_days - 10
     rec = recommend(panel, cfg, run_dir, str(panel.dates[day]), policy)
     fitted = fit_policy(policy, panel, day, cfg, run_dir)
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor)
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
     # the backtest over the whole panel, scored from that day on, with the same warm-up
     result = run_backtest(panel, fitted, d_hat, day, panel.n_days, cfg.split.warmup_days)
     due = np.flatnonzero(~np.isnan(result.inventory_days[:, 0]))
@@ -105,8 +114,9 @@ def test_a_positions_file_without_pipeline_counts_nothing_outstanding(panel, cfg
     path = tmp_path / "positions.parquet"
     ids = panel.units.unit_id.astype(str)
     pl.DataFrame({"unit_id": ids, "on_hand": np.full(len(ids), 2.0)}).write_parquet(path)
-    rows = recommended(recommend(panel, cfg, None, None, "base_stock",
-                                 read_positions(path, panel.units.unit_id)))
+    rows = recommended(
+        recommend(panel, cfg, None, None, "base_stock", read_positions(path, panel.units.unit_id))
+    )
     assert (rows["pipeline"] == 0).all() and (rows["on_hand"] == 2).all()
     expected = np.maximum(0.0, rows["target_position"].to_numpy() - 2.0)
     assert np.allclose(rows["order_quantity"].to_numpy(), expected)
@@ -126,7 +136,9 @@ def test_units_that_cannot_be_scored_are_refused_with_a_reason_and_no_figures(pa
     path = tmp_path / "positions.csv"
     keep = np.arange(panel.n_units) != unknown
     pl.DataFrame({"unit_id": ids[keep], "on_hand": np.ones(keep.sum())}).write_csv(path)
-    rec = recommend(edited, cfg, None, when, "base_stock", read_positions(path, panel.units.unit_id))
+    rec = recommend(
+        edited, cfg, None, when, "base_stock", read_positions(path, panel.units.unit_id)
+    )
     reasons = dict(rec.table.select("unit_id", "refused").iter_rows())
     assert reasons[ids[new]] == f"not launched yet: first listed {panel.dates[day + 3]}"
     assert reasons[ids[gone]] == f"inactive on {when}: last listed {panel.dates[day - 6]}"
@@ -135,8 +147,12 @@ def test_units_that_cannot_be_scored_are_refused_with_a_reason_and_no_figures(pa
     refused = rec.table.filter(pl.col("refused").is_not_null())
     assert refused.height == rec.refused == 4
     assert refused.select(pl.col("order_quantity", "inventory_days").is_null().all()).row(0) == (
-        True, True)
-    assert rec.units == rec.table.height - 4 and recommended(rec)["order_quantity"].null_count() == 0
+        True,
+        True,
+    )
+    assert (
+        rec.units == rec.table.height - 4 and recommended(rec)["order_quantity"].null_count() == 0
+    )
 
 
 def test_only_the_units_reviewing_on_the_day_get_a_row(panel, cfg):
@@ -201,24 +217,33 @@ def test_the_command_prints_a_table_without_json():
 
 POSITION_CASES = {
     "missing on_hand column": (
-        "unit_id,pipeline\nS0_P0,1\n", "column 'on_hand': missing required column"),
+        "unit_id,pipeline\nS0_P0,1\n",
+        "column 'on_hand': missing required column",
+    ),
     "negative on_hand": (
         "unit_id,on_hand\nS0_P0,1\nS0_P1,-3\n",
-        "column 'on_hand', row 2 (unit S0_P1), value -3.0: negative on_hand"),
+        "column 'on_hand', row 2 (unit S0_P1), value -3.0: negative on_hand",
+    ),
     "text pipeline": (
         "unit_id,on_hand,pipeline\nS0_P0,1,lots\n",
-        "column 'pipeline', row 1 (unit S0_P0), value 'lots': not a number"),
+        "column 'pipeline', row 1 (unit S0_P0), value 'lots': not a number",
+    ),
     "infinite on_hand": (
         "unit_id,on_hand\nS0_P0,inf\n",
-        "column 'on_hand', row 1 (unit S0_P0), value inf: non-finite on_hand"),
+        "column 'on_hand', row 1 (unit S0_P0), value inf: non-finite on_hand",
+    ),
     "missing on_hand value": (
-        "unit_id,on_hand\nS0_P0,\n", "column 'on_hand', row 1 (unit S0_P0): missing value"),
+        "unit_id,on_hand\nS0_P0,\n",
+        "column 'on_hand', row 1 (unit S0_P0): missing value",
+    ),
     "unknown unit": (
         "unit_id,on_hand\nS0_P0,1\nZZ_9,2\n",
-        "column 'unit_id', row 2 (unit ZZ_9): unknown unit (not in the data)"),
+        "column 'unit_id', row 2 (unit ZZ_9): unknown unit (not in the data)",
+    ),
     "unit twice": (
         "unit_id,on_hand\nS0_P0,1\nS0_P0,2\n",
-        "column 'unit_id', row 2 (unit S0_P0): duplicate unit_id"),
+        "column 'unit_id', row 2 (unit S0_P0): duplicate unit_id",
+    ),
 }
 
 
@@ -237,13 +262,21 @@ def test_each_bad_positions_file_exits_2_with_one_line(tmp_path, case):
     "args, message",
     [
         (["--date", "2024-13-01"], "error: --date, value '2024-13-01': expected a date YYYY-MM-DD"),
-        (["--date", "2023-01-01"], "error: --date, value '2023-01-01': outside the data: valid "
-                                   "decision days are 2024-01-02 … 2024-04-22"),
-        (["--out", "rows.xlsx"], "error: rows.xlsx: unsupported output type; expected .parquet "
-                                 "or .csv"),
-        (["--policy", "or_hindsight"], "error: --policy, value 'or_hindsight': an oracle reads "
-                                       "future demand and cannot recommend; valid: incumbent, "
-                                       "base_stock, pretrained, orpr, orpr_expert"),
+        (
+            ["--date", "2023-01-01"],
+            "error: --date, value '2023-01-01': outside the data: valid "
+            "decision days are 2024-01-02 … 2024-04-22",
+        ),
+        (
+            ["--out", "rows.xlsx"],
+            "error: rows.xlsx: unsupported output type; expected .parquet or .csv",
+        ),
+        (
+            ["--policy", "or_hindsight"],
+            "error: --policy, value 'or_hindsight': an oracle reads "
+            "future demand and cannot recommend; valid: incumbent, "
+            "base_stock, pretrained, orpr, orpr_expert",
+        ),
         (["--positions", "nowhere.csv"], "error: nowhere.csv: file not found"),
     ],
 )
@@ -258,4 +291,5 @@ def test_without_a_model_the_incumbent_must_be_asked_for(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         f"error: {tmp_path}: no trained model here (orpr_expert, orpr or pretrained); pass "
-        "--policy incumbent to recommend with the incumbent rule")
+        "--policy incumbent to recommend with the incumbent rule"
+    )

@@ -21,16 +21,35 @@ from orpr.data import load_panel
 from orpr.report import SECTIONS
 from orpr.run_artifacts import record_lists, to_curve
 
-SMALL = ["synthetic.units=32", "synthetic.days=112", "split.holdout_days=28",
-         "labels.milp_groups=0"]
-QUICK = ["eval.frontier_safety_offsets=[-1.0, 1.0]", "eval.frontier_quantiles=[0.5, 0.9]",
-         "eval.frontier_alphas=[0.9, 0.99]", "eval.frontier_model_alphas=[0.9, 0.99]"]
+SMALL = [
+    "synthetic.units=32",
+    "synthetic.days=112",
+    "split.holdout_days=28",
+    "labels.milp_groups=0",
+]
+QUICK = [
+    "eval.frontier_safety_offsets=[-1.0, 1.0]",
+    "eval.frontier_quantiles=[0.5, 0.9]",
+    "eval.frontier_alphas=[0.9, 0.99]",
+    "eval.frontier_model_alphas=[0.9, 0.99]",
+]
 TINY = [
-    "model.d_model=16", "model.layers=1", "model.heads=2", "model.d_ff=32",
-    "model.hash_buckets=32", "model.decoder_hidden=16", "model.latent=4", "pretrain.threads=1",
-    "pretrain.batch_size=128", "pretrain.demand_epochs=1", "pretrain.demand_samples=512",
-    "pretrain.label_epochs=2", "pretrain.frozen_epochs=1", "pretrain.label_samples=512",
-    "pretrain.val_samples=128", "pretrain.heldout_samples=128",
+    "model.d_model=16",
+    "model.layers=1",
+    "model.heads=2",
+    "model.d_ff=32",
+    "model.hash_buckets=32",
+    "model.decoder_hidden=16",
+    "model.latent=4",
+    "pretrain.threads=1",
+    "pretrain.batch_size=128",
+    "pretrain.demand_epochs=1",
+    "pretrain.demand_samples=512",
+    "pretrain.label_epochs=2",
+    "pretrain.frozen_epochs=1",
+    "pretrain.label_samples=512",
+    "pretrain.val_samples=128",
+    "pretrain.heldout_samples=128",
 ]
 BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome")
 
@@ -68,8 +87,14 @@ def run(tmp_path_factory) -> Path:
     """A run directory: labels, then evaluate with a location hold-out and the frontier."""
     out = tmp_path_factory.mktemp("run")
     orpr("labels", "--out", str(out / "labels"), sets=SMALL)
-    orpr("evaluate", "--out", str(out), "--policies", "incumbent,base_stock,or_hindsight",
-         sets=[*SMALL, *QUICK, "split.holdout_locations=2"])
+    orpr(
+        "evaluate",
+        "--out",
+        str(out),
+        "--policies",
+        "incumbent,base_stock,or_hindsight",
+        sets=[*SMALL, *QUICK, "split.holdout_locations=2"],
+    )
     return out
 
 
@@ -87,7 +112,7 @@ def test_the_report_holds_every_section_and_embedded_figure(run):
     for src in page.images:
         prefix = "data:image/png;base64,"
         assert src.startswith(prefix)
-        picture = imread(io.BytesIO(base64.b64decode(src[len(prefix):])), format="png")
+        picture = imread(io.BytesIO(base64.b64decode(src[len(prefix) :])), format="png")
         assert picture.shape[0] > 100 and picture.shape[1] > 100
         assert picture[..., :3].std() > 0.01  # not one flat colour
     assert page.tables >= 8
@@ -110,12 +135,25 @@ def test_the_report_states_the_figures_of_metrics_json(run):
 def test_the_report_renders_in_a_headless_browser(run, tmp_path):
     browser = next((b for b in BROWSERS if shutil.which(b)), None)
     if browser is None:
-        pytest.skip("no headless Chromium on PATH (Debian: apt-get install chromium-headless-shell)")
+        pytest.skip(
+            "no headless Chromium on PATH (Debian: apt-get install chromium-headless-shell)"
+        )
     shot = tmp_path / "report.png"
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    "--window-size=1200,3000", f"--screenshot={shot}",
-                    (run / "report.html").resolve().as_uri()],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1200,3000",
+            f"--screenshot={shot}",
+            (run / "report.html").resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     pixels = imread(shot)[..., :3]
     assert pixels.shape[:2] == (3000, 1200)
     ink = (pixels < 0.9).any(axis=2).mean()  # share of pixels that are not (near) white
@@ -125,46 +163,90 @@ def test_the_report_renders_in_a_headless_browser(run, tmp_path):
 
 
 def test_training_records_are_read_from_any_list_of_records():
-    pretrain = {"details": {"stages": {"demand": {"epochs": [
-        {"epoch": 1, "phase": "full", "train": 0.5, "val": 0.6},
-        {"epoch": 2, "phase": "full", "train": 0.4, "val": None}]}}}}
-    (path, records), = record_lists(pretrain)
+    pretrain = {
+        "details": {
+            "stages": {
+                "demand": {
+                    "epochs": [
+                        {"epoch": 1, "phase": "full", "train": 0.5, "val": 0.6},
+                        {"epoch": 2, "phase": "full", "train": 0.4, "val": None},
+                    ]
+                }
+            }
+        }
+    }
+    ((path, records),) = record_lists(pretrain)
     curve = to_curve(path, records)
     assert path == "details.stages.demand.epochs" and curve.xlabel == "epoch"
     assert set(curve.series) == {"train", "val"} and np.isnan(curve.series["val"][1])
     other = {"log": [{"reward": 0.1, "kl": 0.0}, {"reward": 0.3, "kl": 0.02}], "note": "x"}
-    (path, records), = record_lists(other)
+    ((path, records),) = record_lists(other)
     assert to_curve(path, records).x.tolist() == [1.0, 2.0]
     assert to_curve("empty", [{"phase": "a"}]) is None
 
 
 def write_other_dataset(folder: Path) -> Path:
     """A canonical dataset unlike the training data: other units, stores, categories, days."""
-    cfg = load_config(None, ["synthetic.units=20", "synthetic.days=98", "synthetic.seed=99",
-                             "synthetic.stores=3", "synthetic.categories=2"])
+    cfg = load_config(
+        None,
+        [
+            "synthetic.units=20",
+            "synthetic.days=98",
+            "synthetic.seed=99",
+            "synthetic.stores=3",
+            "synthetic.categories=2",
+        ],
+    )
     p = load_panel(cfg)
     ids = np.char.add("X", p.units.unit_id.astype(str))
     unit, day = np.nonzero(p.active)
     folder.mkdir()
-    pl.DataFrame({
-        "unit_id": ids[unit], "date": np.datetime_as_string(p.dates[day], unit="D"),
-        "sales": p.sales[unit, day], "stockout_fraction": p.stockout_fraction[unit, day],
-        "promo": p.promo[unit, day].astype(np.int64), "discount": p.discount[unit, day],
-    }).write_csv(folder / "daily.csv")
-    pl.DataFrame({"unit_id": ids, "location": np.char.add("W", p.units.location.astype(str)),
-                  "category": np.char.add("K", p.units.category.astype(str))}
-                 ).write_csv(folder / "units.csv")
+    pl.DataFrame(
+        {
+            "unit_id": ids[unit],
+            "date": np.datetime_as_string(p.dates[day], unit="D"),
+            "sales": p.sales[unit, day],
+            "stockout_fraction": p.stockout_fraction[unit, day],
+            "promo": p.promo[unit, day].astype(np.int64),
+            "discount": p.discount[unit, day],
+        }
+    ).write_csv(folder / "daily.csv")
+    pl.DataFrame(
+        {
+            "unit_id": ids,
+            "location": np.char.add("W", p.units.location.astype(str)),
+            "category": np.char.add("K", p.units.category.astype(str)),
+        }
+    ).write_csv(folder / "units.csv")
     return folder
 
 
 def test_a_trained_model_is_evaluated_on_another_dataset_without_retraining(run, tmp_path):
-    orpr("pretrain", "--labels", str(run / "labels"), "--out", str(tmp_path / "model"),
-         "--json", sets=[*SMALL, *TINY])
+    orpr(
+        "pretrain",
+        "--labels",
+        str(run / "labels"),
+        "--out",
+        str(tmp_path / "model"),
+        "--json",
+        sets=[*SMALL, *TINY],
+    )
     weights = (tmp_path / "model" / "model.safetensors").read_bytes()
     data = write_other_dataset(tmp_path / "other")
     out = tmp_path / "eval"
-    orpr("evaluate", "--model", str(tmp_path / "model"), "--data", str(data), "--out", str(out),
-         "--policies", "incumbent,pretrained", "--json", sets=QUICK)
+    orpr(
+        "evaluate",
+        "--model",
+        str(tmp_path / "model"),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--policies",
+        "incumbent,pretrained",
+        "--json",
+        sets=QUICK,
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["meta"]["source"].startswith(str(data))
     assert metrics["meta"]["units"] == 20
@@ -174,12 +256,19 @@ def test_a_trained_model_is_evaluated_on_another_dataset_without_retraining(run,
     assert (tmp_path / "model" / "model.safetensors").read_bytes() == weights  # not retrained
     _, text = parse(out / "report.html")
     training = Page()
-    training.feed(text[text.index('<section id="training">'):text.index('<section id="data">')])
+    training.feed(text[text.index('<section id="training">') : text.index('<section id="data">')])
     assert len(training.images) == 1 and f"pretrained: {tmp_path / 'model'}" in text
 
 
 def test_the_report_and_the_frontier_can_be_switched_off(tmp_path):
-    orpr("evaluate", "--out", str(tmp_path), "--policies", "base_stock", "--json",
-         sets=[*SMALL, "eval.frontier=false", "eval.report=false"])
+    orpr(
+        "evaluate",
+        "--out",
+        str(tmp_path),
+        "--policies",
+        "base_stock",
+        "--json",
+        sets=[*SMALL, "eval.frontier=false", "eval.report=false"],
+    )
     assert "frontier" not in json.loads((tmp_path / "metrics.json").read_text())
     assert not (tmp_path / "report.html").exists()

@@ -54,8 +54,9 @@ def test_tie_break_is_clipped_and_follows_lambda():
     stock, loss = np.array([0.0, 100.0]), np.array([50.0, 0.0])
     r = sim_reward(stock, loss, np.array(10.0), np.array(10.0), np.array(1.0), np.array(1.0))
     assert r.tolist() == [-1.0, -1.0]  # −(−10 + 40) → −1 ; −(90 − 10) → −1
-    cheap_loss = sim_reward(stock[:1], loss[:1], np.array(10.0), np.array(10.0),
-                            np.array(0.1), np.array(100.0))
+    cheap_loss = sim_reward(
+        stock[:1], loss[:1], np.array(10.0), np.array(10.0), np.array(0.1), np.array(100.0)
+    )
     assert cheap_loss[0] > 0  # with λ* small, saving 10 of stock beats 40 more lost
 
 
@@ -81,8 +82,13 @@ def test_rule_reward_is_heavier_against_the_labels_direction():
 
 
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.float32, st.tuples(st.integers(1, 3), st.integers(2, 12)),
-              elements=st.floats(-20, 20, width=32)))
+@given(
+    arrays(
+        np.float32,
+        st.tuples(st.integers(1, 3), st.integers(2, 12)),
+        elements=st.floats(-20, 20, width=32),
+    )
+)
 def test_kl_is_zero_against_itself_and_nonnegative(logits):
     p = torch.from_numpy(logits)
     assert torch.allclose(categorical_kl(p, p), torch.zeros(p.shape[0]), atol=1e-6)
@@ -93,7 +99,7 @@ def test_kl_is_zero_against_itself_and_nonnegative(logits):
 def test_kl_matches_the_definition_and_entropy_is_log_n_for_uniform():
     p = torch.tensor([[0.7, 0.2, 0.1]]).log()
     q = torch.tensor([[0.2, 0.3, 0.5]]).log()
-    expected = (0.7 * np.log(0.7 / 0.2) + 0.2 * np.log(0.2 / 0.3) + 0.1 * np.log(0.1 / 0.5))
+    expected = 0.7 * np.log(0.7 / 0.2) + 0.2 * np.log(0.2 / 0.3) + 0.1 * np.log(0.1 / 0.5)
     assert categorical_kl(p, q).item() == pytest.approx(expected, rel=1e-5)
     assert categorical_entropy(torch.zeros(1, 8)).item() == pytest.approx(np.log(8), rel=1e-6)
 

@@ -49,9 +49,16 @@ from orpr.tuning import fit_incumbent
 from test_finetune import RL
 from test_pretrain import TINY
 
-SMALL = ['data.format="stationary"', "stationary.units=48", "stationary.days=420",
-         "stationary.lead_time=1", "stationary.penalty=4.0", "split.history_days=56",
-         "split.holdout_days=300", "split.warmup_days=20"]
+SMALL = [
+    'data.format="stationary"',
+    "stationary.units=48",
+    "stationary.days=420",
+    "stationary.lead_time=1",
+    "stationary.penalty=4.0",
+    "split.history_days=56",
+    "split.holdout_days=300",
+    "split.warmup_days=20",
+]
 
 
 def small(*extra: str):
@@ -88,10 +95,13 @@ def test_a_bad_instance_is_refused_in_one_line():
         load_panel(small(), path="x.csv")
     with pytest.raises(InputError, match="'stationary.lead_time'.*too large for the exact"):
         load_panel(small("stationary.lead_time=9"))  # before any work, not after training
-    for bad, key in (("stationary.penalty=inf", "stationary.penalty"),
-                     ("stationary.seed=-1", "stationary.seed"),
-                     ('stationary.start="2020-13-01"', "stationary.start"),
-                     ("labels.scenario_days=0", "labels.scenario_days"), ("seed=-2", "'seed'")):
+    for bad, key in (
+        ("stationary.penalty=inf", "stationary.penalty"),
+        ("stationary.seed=-1", "stationary.seed"),
+        ('stationary.start="2020-13-01"', "stationary.start"),
+        ("labels.scenario_days=0", "labels.scenario_days"),
+        ("seed=-2", "'seed'"),
+    ):
         with pytest.raises(InputError, match=key):
             small(bad)
 
@@ -106,8 +116,9 @@ def test_whole_units_round_the_level_to_the_nearest_unit(days, rate):
 
 
 def test_cost_labels_take_each_units_least_cost_candidate():
-    lam = cost_prices(np.array([1.0, 2.0, 1.0]), np.array([1.0, 0.5, 0.0]),
-                      np.array([4.0, 4.0, 3.0]))
+    lam = cost_prices(
+        np.array([1.0, 2.0, 1.0]), np.array([1.0, 0.5, 0.0]), np.array([4.0, 4.0, 3.0])
+    )
     assert lam[0] == 4.0 and lam[1] == 4.0 and np.isinf(lam[2])
     stock = np.array([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0], [0.0, 1.0, 2.0]])
     loss = np.array([[1.0, 0.1, 0.0], [0.2, 0.0, 0.0], [0.5, 0.5, 0.2]])
@@ -134,17 +145,22 @@ def test_a_candidate_orders_once_and_then_follows_the_incumbent(panel):
     assert np.all(target[:, :, 1:] == later[None])
     # the replay: a candidate's outcome differs from holding v over H, and equals a direct
     # simulation of "order up to v·d̂ today, then the incumbent's level"
-    positions = Positions(units, np.full(4, 10.0), np.zeros((4, inputs.slots)),
-                          np.zeros(4, dtype=bool))
+    positions = Positions(
+        units, np.full(4, 10.0), np.zeros((4, inputs.slots)), np.zeros(4, dtype=bool)
+    )
     held = replay_candidates(inputs._replace(follow=None), t, panel.n_days, positions)
     followed = replay_candidates(inputs, t, panel.n_days, positions)
     assert not np.allclose(held.stock, followed.stock)
     lead, horizon = int(inputs.params.lead_time[0]), int(inputs.horizon[0])
     for j in (0, 30, 60):
         level = np.concatenate([first[j, :1], np.rint(3.0 * d_hat[0, t + 1 : t + horizon])])
-        traj, _ = simulate(panel.demand[:1, t : t + horizon], level[None, None],
-                           SimState(np.full((1, 1), 10.0), np.zeros((1, 1, inputs.slots))),
-                           SimParams(*(a[:1] for a in inputs.params)), day0=t)
+        traj, _ = simulate(
+            panel.demand[:1, t : t + horizon],
+            level[None, None],
+            SimState(np.full((1, 1), 10.0), np.zeros((1, 1, inputs.slots))),
+            SimParams(*(a[:1] for a in inputs.params)),
+            day0=t,
+        )
         assert followed.stock[0, j] == traj.on_hand[0, 0, lead:].sum()
         assert followed.loss[0, j] == traj.lost[0, 0, lead:].sum()
 
@@ -154,8 +170,9 @@ def test_the_cost_objective_tunes_the_incumbent_to_the_least_cost_level(panel):
     split = time_split(panel, cfg)
     d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days, 0.01)
     grid = cfg.policy.safety_days
-    tuned = fit_incumbent(panel, d_hat, split.train_start, split.holdout_start, 0.95, grid, 20,
-                          objective="cost")
+    tuned = fit_incumbent(
+        panel, d_hat, split.train_start, split.holdout_start, 0.95, grid, 20, objective="cost"
+    )
     service = fit_incumbent(panel, d_hat, split.train_start, split.holdout_start, 0.95, grid, 20)
     level = (2 + tuned.category_safety[0]) * 5.0
     law = parse_demand("poisson:5")
@@ -165,11 +182,23 @@ def test_the_cost_objective_tunes_the_incumbent_to_the_least_cost_level(panel):
 
 
 def test_the_cost_reward_is_the_priced_cost_saved():
-    r = cost_reward(np.array([[1.0, 3.0]]), np.array([[0.5, 0.0]]), np.array([[2.0]]),
-                    np.array([[0.2]]), np.array([[4.0]]), np.array([[2.0]]))
+    r = cost_reward(
+        np.array([[1.0, 3.0]]),
+        np.array([[0.5, 0.0]]),
+        np.array([[2.0]]),
+        np.array([[0.2]]),
+        np.array([[4.0]]),
+        np.array([[2.0]]),
+    )
     assert np.allclose(r, [[-(1.0 - 2.0 + 4.0 * 0.3) / 2.0, -(3.0 - 2.0 - 4.0 * 0.2) / 2.0]])
-    free = cost_reward(np.array([5.0]), np.array([0.1]), np.array([1.0]), np.array([0.3]),
-                       np.array([np.inf]), np.array([1.0]))
+    free = cost_reward(
+        np.array([5.0]),
+        np.array([0.1]),
+        np.array([1.0]),
+        np.array([0.3]),
+        np.array([np.inf]),
+        np.array([1.0]),
+    )
     assert np.allclose(free, [0.2])
 
 
@@ -218,14 +247,24 @@ def test_the_summary_pairs_every_policy_with_the_optimum(panel):
 
 
 def test_orpr_run_reports_the_learned_policys_gap_as_json(tmp_path):
-    args = [*TINY, *RL, *SMALL, "stationary.units=12", "labels.v_max=6.0", "rl.states=512",
-            "rl.expert_epochs=0", "rl.expert_warm_epochs=0", "model.window=14",
-            "pretrain.min_history=7"]
+    args = [
+        *TINY,
+        *RL,
+        *SMALL,
+        "stationary.units=12",
+        "labels.v_max=6.0",
+        "rl.states=512",
+        "rl.expert_epochs=0",
+        "rl.expert_warm_epochs=0",
+        "model.window=14",
+        "pretrain.min_history=7",
+    ]
     args = [a for a in args if not a.startswith("synthetic.")]
     sets = [x for a in args for x in ("--set", a)]
     out = tmp_path / "run"
-    result = CliRunner().invoke(app, ["run", "--config", "configs/stationary.toml", "--out",
-                                      str(out), "--json", *sets])
+    result = CliRunner().invoke(
+        app, ["run", "--config", "configs/stationary.toml", "--out", str(out), "--json", *sets]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)["stationary"]
     assert {"orpr", "pretrained", OPTIMAL, "incumbent"} <= set(summary["policies"])
@@ -251,25 +290,33 @@ def test_resampled_futures_use_only_the_past_and_do_not_depend_on_the_shard(pane
     days = np.arange(panel.n_days)
     marked = inputs._replace(demand=np.where((days >= t) | (days < t - 40), 1e6, inputs.demand))
     assert scenario_demand(marked, units, t, 7).max() < 1e6  # no day outside the window drawn
-    positions = Positions(units, np.full(6, 8.0), np.zeros((6, inputs.slots)),
-                          np.zeros(6, dtype=bool))
+    positions = Positions(
+        units, np.full(6, 8.0), np.zeros((6, inputs.slots)), np.zeros(6, dtype=bool)
+    )
     replay = replay_candidates(inputs, t, panel.n_days, positions)
-    future_changed = inputs._replace(demand=np.where(days >= t, 0.0, inputs.demand),
-                                     d_hat=np.where(days > t, 3.0 * d_hat, d_hat))
-    assert np.array_equal(replay_candidates(future_changed, t, panel.n_days, positions).stock,
-                          replay.stock)  # the realised future plays no part
+    future_changed = inputs._replace(
+        demand=np.where(days >= t, 0.0, inputs.demand), d_hat=np.where(days > t, 3.0 * d_hat, d_hat)
+    )
+    assert np.array_equal(
+        replay_candidates(future_changed, t, panel.n_days, positions).stock, replay.stock
+    )  # the realised future plays no part
     # a shard holding units 3… draws the same futures for them
     shard = shard_inputs(inputs, slice(3, None))
-    part = replay_candidates(shard, t, panel.n_days, Positions(
-        np.arange(3), positions.on_hand[3:], positions.pipeline[3:], positions.start[3:]))
+    part = replay_candidates(
+        shard,
+        t,
+        panel.n_days,
+        Positions(np.arange(3), positions.on_hand[3:], positions.pipeline[3:], positions.start[3:]),
+    )
     assert np.array_equal(part.loss, replay.loss[3:])
     # the hindsight oracle keeps reading the realised future
     assert oracle_inputs(panel, d_hat, cfg.labels).scenarios == 0
 
 
 def test_the_plug_in_base_stock_pays_for_the_estimated_rate_and_less_with_more_history():
-    best = base_stock_cost(instance_oracle(small()).base_stock_level, None,
-                           parse_demand("poisson:5"), 1, 4.0, 1.0)
+    best = base_stock_cost(
+        instance_oracle(small()).base_stock_level, None, parse_demand("poisson:5"), 1, 4.0, 1.0
+    )
     costs = [plug_in_base_stock("poisson:5", 1, 4.0, 1.0, n)[0] for n in (30, 365, 10**7)]
     assert costs[0] > costs[1] > best  # a rule on an estimate is never better than on the law
     assert costs[2] == pytest.approx(best, rel=1e-9)  # with the law known, the best base-stock

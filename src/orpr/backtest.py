@@ -58,8 +58,12 @@ def sim_params(panel: Panel) -> SimParams:
     return SimParams(u.lead_time, u.review_period, u.review_offset)
 
 
-def order_up_to(inventory_days: np.ndarray, d_hat: np.ndarray, whole_units: bool = False,
-                out: np.ndarray | None = None) -> np.ndarray:
+def order_up_to(
+    inventory_days: np.ndarray,
+    d_hat: np.ndarray,
+    whole_units: bool = False,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """The order-up-to level ``S = v · d̂`` (broadcast), rounded to the nearest whole unit for
     goods that come in whole units (``Units.whole_units``), units; into ``out`` if given."""
     target = np.multiply(inventory_days, d_hat, out=out)
@@ -100,7 +104,12 @@ def steady_state(
 
 
 def run_backtest(
-    panel: Panel, policy: Policy, d_hat: np.ndarray, start: int, stop: int, warmup: int = 0,
+    panel: Panel,
+    policy: Policy,
+    d_hat: np.ndarray,
+    start: int,
+    stop: int,
+    warmup: int = 0,
     units: slice = slice(None),
 ) -> BacktestResult:
     """Walk ``policy`` over days ``[start − warmup, stop)`` of ``panel``; keep ``[start, stop)``.
@@ -132,8 +141,9 @@ def run_backtest(
     for j, t in enumerate(range(first, stop)):
         due = np.flatnonzero(review[:, j])
         v[due, j] = _decide(panel, policy, t, rows[due], rate[due, t], state, due)
-        target = order_up_to(np.where(np.isnan(v[:, j]), 0.0, v[:, j]), rate[:, t],
-                             panel.units.whole_units)
+        target = order_up_to(
+            np.where(np.isnan(v[:, j]), 0.0, v[:, j]), rate[:, t], panel.units.whole_units
+        )
         step, state = simulate(demand[:, t : t + 1], target[None, :, None], state, params, day0=t)
         for name, arr in traj.items():
             arr[:, j] = getattr(step, name)[0, :, 0]
@@ -150,8 +160,14 @@ def run_backtest(
 
 
 def run_sharded(
-    engine: Engine, panel: Panel, policy: Policy, d_hat: np.ndarray, start: int, stop: int,
-    warmup: int = 0, whole: bool = False,
+    engine: Engine,
+    panel: Panel,
+    policy: Policy,
+    d_hat: np.ndarray,
+    start: int,
+    stop: int,
+    warmup: int = 0,
+    whole: bool = False,
 ) -> BacktestResult:
     """``run_backtest`` over the engine's unit ranges, joined in unit order.
 
@@ -168,12 +184,21 @@ def run_sharded(
     if len(parts) == 1:
         return parts[0]
     head = parts[0]
-    return head._replace(**{name: np.concatenate([getattr(p, name) for p in parts])
-                            for name in BacktestResult._fields[4:]})
+    return head._replace(
+        **{
+            name: np.concatenate([getattr(p, name) for p in parts])
+            for name in BacktestResult._fields[4:]
+        }
+    )
 
 
 def _decide(
-    panel: Panel, policy: Policy, t: int, units: np.ndarray, d_hat: np.ndarray, state: SimState,
+    panel: Panel,
+    policy: Policy,
+    t: int,
+    units: np.ndarray,
+    d_hat: np.ndarray,
+    state: SimState,
     rows: np.ndarray,
 ) -> np.ndarray:
     """Ask the policy for the units reviewing on ``t`` (panel indices; ``rows`` of ``state``),

@@ -86,7 +86,9 @@ def load_model(out_dir: str | Path) -> tuple[ORPRModel, list[float], dict[str, A
     return model, [float(v) for v in info["grid"]], info.get("meta", {})
 
 
-def optimizer_tensors(opt: torch.optim.Optimizer, prefix: str = "optim.") -> dict[str, torch.Tensor]:
+def optimizer_tensors(
+    opt: torch.optim.Optimizer, prefix: str = "optim."
+) -> dict[str, torch.Tensor]:
     """Every per-parameter tensor of an optimiser's state, named ``optim.<param>.<key>``."""
     out = {}
     for index, state in opt.state_dict()["state"].items():
@@ -102,6 +104,6 @@ def load_optimizer(
     state: dict[int, dict[str, torch.Tensor]] = {}
     for name, value in tensors.items():
         if name.startswith(prefix):
-            index, key = name[len(prefix):].split(".", 1)
+            index, key = name[len(prefix) :].split(".", 1)
             state.setdefault(int(index), {})[key] = value
     opt.load_state_dict({"state": state, "param_groups": opt.state_dict()["param_groups"]})

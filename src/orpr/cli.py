@@ -150,8 +150,10 @@ def evaluate_cmd(
         if fr is not None:
             render_frontier(fr)
         if out is not None:
-            typer.echo(f"wrote {out / 'metrics.json'}"
-                       + (f" and {out / 'report.html'}" if cfg.eval.report else ""))
+            typer.echo(
+                f"wrote {out / 'metrics.json'}"
+                + (f" and {out / 'report.html'}" if cfg.eval.report else "")
+            )
 
 
 oracle_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Exact optima.")
@@ -278,7 +280,9 @@ def run_cmd(
     config: ConfigOpt = None,
     data: DataOpt = None,
     fmt: FormatOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/NAME).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run directory (default runs/NAME).")
+    ] = None,
     overrides: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -401,13 +405,17 @@ def did_cmd(
         from orpr.data import load_panel
         from orpr.pilot import pilot_json, run_pilot, treatment_policy
 
-        given = [n for n, v in (("--panel", panel), ("--treated", treated), ("--start", start))
-                 if v is not None]
+        given = [
+            n
+            for n, v in (("--panel", panel), ("--treated", treated), ("--start", start))
+            if v is not None
+        ]
         if given:
             raise InputError(given[0], "not used with --simulate (the pilot makes its own)")
         extra = [] if policy is None else [f"did.policy={json.dumps(policy)}"]
-        cfg = resolve_config(config, data, fmt, [*(overrides or []), *extra,
-                                                 *_model_override(model)])
+        cfg = resolve_config(
+            config, data, fmt, [*(overrides or []), *extra, *_model_override(model)]
+        )
         treatment_policy(cfg)  # refuse a bad name before the data is read
         pilot, result = run_pilot(load_panel(cfg), cfg)
         figures, truth = pilot_json(pilot, result, cfg), pilot.truth

@@ -540,11 +540,13 @@ def _check(cfg: Config, source: str) -> None:
         if value < 1:
             raise InputError(source, "must be ≥ 1", column=key, value=value)
     if cfg.split.warmup_days < 0:
-        raise InputError(source, "must be ≥ 0", column="split.warmup_days",
-                         value=cfg.split.warmup_days)
+        raise InputError(
+            source, "must be ≥ 0", column="split.warmup_days", value=cfg.split.warmup_days
+        )
     if not cfg.split.rate_floor > 0:
-        raise InputError(source, "must be > 0", column="split.rate_floor",
-                         value=cfg.split.rate_floor)
+        raise InputError(
+            source, "must be > 0", column="split.rate_floor", value=cfg.split.rate_floor
+        )
     _one_of(source, "compute.engine", cfg.compute.engine, ("local", "ray"))
     _within(source, "did.treated_share", cfg.did.treated_share, 0.0, 1.0)
     if cfg.did.bin_days < 1:
@@ -554,55 +556,82 @@ def _check(cfg: Config, source: str) -> None:
     _one_of(source, "rl.tie_scale", cfg.rl.tie_scale, ("sale", "reference"))
     _one_of(source, "rl.reward", cfg.rl.reward, ("pareto", "cost"))
     if cfg.labels.scenarios < 0:
-        raise InputError(source, "must be ≥ 0 (0: the realised future)",
-                         column="labels.scenarios", value=cfg.labels.scenarios)
+        raise InputError(
+            source,
+            "must be ≥ 0 (0: the realised future)",
+            column="labels.scenarios",
+            value=cfg.labels.scenarios,
+        )
     if cfg.labels.scenario_days < 1:
-        raise InputError(source, "must be ≥ 1", column="labels.scenario_days",
-                         value=cfg.labels.scenario_days)
+        raise InputError(
+            source, "must be ≥ 1", column="labels.scenario_days", value=cfg.labels.scenario_days
+        )
     if cfg.seed < 0:
         raise InputError(source, "must be ≥ 0", column="seed", value=cfg.seed)
     _one_of(source, "labels.continuation", cfg.labels.continuation, ("hold", "incumbent"))
-    _one_of(source, "policy.incumbent_objective", cfg.policy.incumbent_objective,
-            ("service", "cost"))
+    _one_of(
+        source, "policy.incumbent_objective", cfg.policy.incumbent_objective, ("service", "cost")
+    )
     st = cfg.stationary
-    for key, value, ok in (("stationary.lead_time", st.lead_time, st.lead_time >= 0),
-                           ("stationary.penalty", st.penalty, 0 < st.penalty < math.inf),
-                           ("stationary.holding", st.holding, 0 < st.holding < math.inf),
-                           ("stationary.units", st.units, st.units >= 1),
-                           ("stationary.days", st.days, st.days >= 1),
-                           ("stationary.seed", st.seed, st.seed >= 0)):
+    for key, value, ok in (
+        ("stationary.lead_time", st.lead_time, st.lead_time >= 0),
+        ("stationary.penalty", st.penalty, 0 < st.penalty < math.inf),
+        ("stationary.holding", st.holding, 0 < st.holding < math.inf),
+        ("stationary.units", st.units, st.units >= 1),
+        ("stationary.days", st.days, st.days >= 1),
+        ("stationary.seed", st.seed, st.seed >= 0),
+    ):
         if not ok:
-            raise InputError(source, "out of range (L ≥ 0; p, h > 0 and finite; units, days ≥ 1; "
-                             "seed ≥ 0)", column=key, value=value)
+            raise InputError(
+                source,
+                "out of range (L ≥ 0; p, h > 0 and finite; units, days ≥ 1; seed ≥ 0)",
+                column=key,
+                value=value,
+            )
     if cfg.rl.samples < 2:
-        raise InputError(source, "leave-one-out needs at least 2 samples", column="rl.samples",
-                         value=cfg.rl.samples)
+        raise InputError(
+            source,
+            "leave-one-out needs at least 2 samples",
+            column="rl.samples",
+            value=cfg.rl.samples,
+        )
     if not 0.0 <= cfg.rl.alpha < 1.0:
-        raise InputError(source, "must lie in [0, 1) (0 = the labels' α)", column="rl.alpha",
-                         value=cfg.rl.alpha)
+        raise InputError(
+            source, "must lie in [0, 1) (0 = the labels' α)", column="rl.alpha", value=cfg.rl.alpha
+        )
     for key, value in (("rl.omega", cfg.rl.omega), ("rl.expert_omega", cfg.rl.expert_omega)):
         if not 0.0 <= value <= 1.0:
             raise InputError(source, "must lie in [0, 1]", column=key, value=value)
-    for key, value in (("rl.beta", cfg.rl.beta), ("rl.expert_beta", cfg.rl.expert_beta),
-                       ("rl.dual_lr", cfg.rl.dual_lr),
-                       ("rl.rule_scale", cfg.rl.rule_scale), ("rl.lr", cfg.rl.lr),
-                       ("rl.encoder_lr_scale", cfg.rl.encoder_lr_scale)):
+    for key, value in (
+        ("rl.beta", cfg.rl.beta),
+        ("rl.expert_beta", cfg.rl.expert_beta),
+        ("rl.dual_lr", cfg.rl.dual_lr),
+        ("rl.rule_scale", cfg.rl.rule_scale),
+        ("rl.lr", cfg.rl.lr),
+        ("rl.encoder_lr_scale", cfg.rl.encoder_lr_scale),
+    ):
         if value < 0:
             raise InputError(source, "must be ≥ 0", column=key, value=value)
-    for key, value in (("compute.shards", cfg.compute.shards),
-                       ("compute.workers", cfg.compute.workers),
-                       ("rl.batch_size", cfg.rl.batch_size), ("rl.states", cfg.rl.states)):
+    for key, value in (
+        ("compute.shards", cfg.compute.shards),
+        ("compute.workers", cfg.compute.workers),
+        ("rl.batch_size", cfg.rl.batch_size),
+        ("rl.states", cfg.rl.states),
+    ):
         if value < 1:
             raise InputError(source, "must be ≥ 1", column=key, value=value)
     if not cfg.eval.policies:
         raise InputError(source, "name at least one policy", column="eval.policies")
-    for key, value in (("synthetic.start", cfg.synthetic.start),
-                       ("stationary.start", cfg.stationary.start)):
+    for key, value in (
+        ("synthetic.start", cfg.synthetic.start),
+        ("stationary.start", cfg.stationary.start),
+    ):
         try:
             date.fromisoformat(value)
         except ValueError:
-            raise InputError(source, "expected a date YYYY-MM-DD", column=key,
-                             value=value) from None
+            raise InputError(
+                source, "expected a date YYYY-MM-DD", column=key, value=value
+            ) from None
 
 
 def _one_of(source: str, key: str, value: str, valid: tuple[str, ...]) -> None:
@@ -626,5 +655,4 @@ def _range(source: str, key: str, pair: tuple[float, float], positive: bool = Fa
     low, high = pair
     if low > high or low < 0 or (positive and low <= 0):
         need = "0 < low ≤ high" if positive else "0 ≤ low ≤ high"
-        raise InputError(source, f"expected [low, high] with {need}", column=key,
-                         value=list(pair))
+        raise InputError(source, f"expected [low, high] with {need}", column=key, value=list(pair))

@@ -121,13 +121,19 @@ def read_outcomes(path: str) -> pl.DataFrame:
     for name in present:
         checks += number_checks(df, name, flag=name == "in_stock")
     first_bad_row(df, checks, path)
-    out = df.select(unit_id=unit_key(), date=day(df),
-                    **{c: number(df, c) for c in present})
-    repeat = np.flatnonzero(~out.select(pl.struct("unit_id", "date").is_first_distinct())
-                            .to_series().to_numpy())
+    out = df.select(unit_id=unit_key(), date=day(df), **{c: number(df, c) for c in present})
+    repeat = np.flatnonzero(
+        ~out.select(pl.struct("unit_id", "date").is_first_distinct()).to_series().to_numpy()
+    )
     if repeat.size:
-        raise_at(df, int(repeat[0]), path, "date", "duplicate (unit_id, date)",
-                 str(out["date"][int(repeat[0])]))
+        raise_at(
+            df,
+            int(repeat[0]),
+            path,
+            "date",
+            "duplicate (unit_id, date)",
+            str(out["date"][int(repeat[0])]),
+        )
     return out
 
 
@@ -162,19 +168,29 @@ def check_design(
     is_treated = np.isin(outcomes["unit_id"].to_numpy().astype(str), treated)
     post = (outcomes["date"] >= start).to_numpy()
     if not (~post).any():
-        raise InputError(panel, f"no pre-period: no date before the start {start}",
-                         column="date", value=str(outcomes["date"].min()))
+        raise InputError(
+            panel,
+            f"no pre-period: no date before the start {start}",
+            column="date",
+            value=str(outcomes["date"].min()),
+        )
     if not post.any():
-        raise InputError(panel, f"no post-period: no date on or after the start {start}",
-                         column="date", value=str(outcomes["date"].max()))
+        raise InputError(
+            panel,
+            f"no post-period: no date on or after the start {start}",
+            column="date",
+            value=str(outcomes["date"].max()),
+        )
     if is_treated.all():
-        raise InputError(treated_file, "no control units: every unit of the panel is treated",
-                         column="unit_id")
+        raise InputError(
+            treated_file, "no control units: every unit of the panel is treated", column="unit_id"
+        )
     for group, rows in (("treated", is_treated), ("control", ~is_treated)):
         for when, period in (("before", ~post), ("on or after", post)):
             if not (rows & period).any():
-                raise InputError(panel, f"no {group} unit has a row {when} the start {start}",
-                                 column="date")
+                raise InputError(
+                    panel, f"no {group} unit has a row {when} the start {start}", column="date"
+                )
 
 
 def estimate_did(
@@ -198,22 +214,32 @@ def estimate_did(
     turnover = turnover_effect(frame, effects["inventory_value"], effects["sales_value"])
     effects = {"turnover_days": turnover, **effects}
     days = frame.index.get_level_values(1)
-    return DidResult(str(start), frame.index.get_level_values(0).nunique(), len(set(treated)),
-                     int(np.unique(days[days < 0]).size), int(np.unique(days[days >= 0]).size),
-                     bin_days, effects)
+    return DidResult(
+        str(start),
+        frame.index.get_level_values(0).nunique(),
+        len(set(treated)),
+        int(np.unique(days[days < 0]).size),
+        int(np.unique(days[days >= 0]).size),
+        bin_days,
+        effects,
+    )
 
 
-def design(outcomes: pl.DataFrame, treated: np.ndarray, start: dt.date, bin_days: int
-           ) -> pd.DataFrame:
+def design(
+    outcomes: pl.DataFrame, treated: np.ndarray, start: dt.date, bin_days: int
+) -> pd.DataFrame:
     """Regression frame indexed by (unit code, day relative to ``s``): outcomes, ``d`` = D_it,
     and one event-study column ``e{k}`` per bin ``k ≠ −1`` that holds a treated unit-day."""
-    rel = (outcomes["date"].to_numpy().astype("datetime64[D]")
-           - np.datetime64(start, "D")).astype(np.int64)
+    rel = (outcomes["date"].to_numpy().astype("datetime64[D]") - np.datetime64(start, "D")).astype(
+        np.int64
+    )
     units, code = np.unique(outcomes["unit_id"].to_numpy().astype(str), return_inverse=True)
     on = np.isin(units, treated)[code]
     columns = [c for c in OUTCOME_COLUMNS if c in outcomes.columns]
-    frame = pd.DataFrame({c: outcomes[c].to_numpy() for c in columns},
-                         index=pd.MultiIndex.from_arrays([code, rel], names=["unit", "day"]))
+    frame = pd.DataFrame(
+        {c: outcomes[c].to_numpy() for c in columns},
+        index=pd.MultiIndex.from_arrays([code, rel], names=["unit", "day"]),
+    )
     frame["d"] = (on & (rel >= 0)).astype(np.float64)
     bins = np.floor_divide(rel, bin_days)
     for k in np.unique(bins[on]):
@@ -238,8 +264,17 @@ def additive_effect(frame: pd.DataFrame, y: pd.Series, treated_mean: float) -> E
     low, high = res.conf_int(0.95).loc["d"]
     tau = float(res.params["d"])
     pre_p, bins = event_study(frame, y)
-    return Effect(tau, float(res.std_errors["d"]), float(low), float(high),
-                  float(res.pvalues["d"]), treated_mean, treated_mean - tau, pre_p, bins)
+    return Effect(
+        tau,
+        float(res.std_errors["d"]),
+        float(low),
+        float(high),
+        float(res.pvalues["d"]),
+        treated_mean,
+        treated_mean - tau,
+        pre_p,
+        bins,
+    )
 
 
 def event_study(frame: pd.DataFrame, y: pd.Series) -> tuple[float | None, list]:
@@ -267,9 +302,17 @@ def turnover_effect(frame: pd.DataFrame, stock: Effect, sales: Effect) -> Effect
     comp = additive_effect(frame, z, 0.0)
     theta, se = td1 - td0, comp.std_error / base
     q = (comp.ci_high - comp.estimate) / comp.std_error  # the interval's critical value
-    return Effect(theta, se, theta - q * se, theta + q * se, float(2 * norm.sf(abs(theta) / se)),
-                  td1, td0, comp.pretrend_p,
-                  [(k, b / base, s / base) for k, b, s in comp.event_study])
+    return Effect(
+        theta,
+        se,
+        theta - q * se,
+        theta + q * se,
+        float(2 * norm.sf(abs(theta) / se)),
+        td1,
+        td0,
+        comp.pretrend_p,
+        [(k, b / base, s / base) for k, b, s in comp.event_study],
+    )
 
 
 def did_json(result: DidResult, truth: dict[str, float] | None = None) -> dict[str, Any]:
@@ -298,8 +341,9 @@ FORMATS = {"turnover_days": "{:+.2f}", "in_stock_rate": "{:+.2%}"}
 """How each outcome's effect is printed (money otherwise)."""
 
 
-def render_did(result: DidResult, truth: dict[str, float] | None = None,
-               console: Console | None = None) -> None:
+def render_did(
+    result: DidResult, truth: dict[str, float] | None = None, console: Console | None = None
+) -> None:
     """Print the design and one row per outcome: estimate, 95 % CI, relative, pre-trend p."""
     console = console or Console()
     console.print(
@@ -314,11 +358,18 @@ def render_did(result: DidResult, truth: dict[str, float] | None = None,
     for name, e in result.effects.items():
         fmt = FORMATS.get(name, "{:+,.2f}")
         pre = "–" if e.pretrend_p is None else f"{e.pretrend_p:.3f}"
-        row = [name.replace("_", " "), fmt.format(e.estimate),
-               f"{fmt.format(e.ci_low)} … {fmt.format(e.ci_high)}", f"{e.relative:+.1%}", pre]
+        row = [
+            name.replace("_", " "),
+            fmt.format(e.estimate),
+            f"{fmt.format(e.ci_low)} … {fmt.format(e.ci_high)}",
+            f"{e.relative:+.1%}",
+            pre,
+        ]
         if truth is not None:
             row.append(fmt.format(truth[name]) if name in truth else "")
         table.add_row(*row)
     console.print(table)
-    console.print("relative: estimate ÷ the treated units' counterfactual mean; pre-trend p: "
-                  f"joint test that the event study's leads ({result.bin_days}-day bins) are 0")
+    console.print(
+        "relative: estimate ÷ the treated units' counterfactual mean; pre-trend p: "
+        f"joint test that the event study's leads ({result.bin_days}-day bins) are 0"
+    )

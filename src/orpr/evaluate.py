@@ -80,8 +80,14 @@ def time_split(panel: Panel, cfg: Config) -> Split:
     return Split(cfg.split.history_days, panel.n_days - cfg.split.holdout_days, panel.n_days)
 
 
-def build_policy(name: str, panel: Panel, d_hat: np.ndarray, split: Split, cfg: Config,
-                 held: np.ndarray | None = None) -> Policy:
+def build_policy(
+    name: str,
+    panel: Panel,
+    d_hat: np.ndarray,
+    split: Split,
+    cfg: Config,
+    held: np.ndarray | None = None,
+) -> Policy:
     """A named policy, fitted on the training period (of the units not ``held``, if given)."""
     if held is not None and held.any() and name in ("incumbent", "or_hindsight"):
         return fit_without(name, panel, d_hat, (split.train_start, split.holdout_start), cfg, held)
@@ -110,12 +116,17 @@ def build_policy(name: str, panel: Panel, d_hat: np.ndarray, split: Split, cfg: 
         from orpr.pretrained_policy import load_policy
 
         if name == "orpr_expert":  # the stage-3 model, and the fine-tune on promotion states
-            return load_policy(model_dir(cfg.model.checkpoint, "orpr"), panel,
-                               threads=cfg.pretrain.threads, name=name,
-                               promo_dir=model_dir(cfg.model.checkpoint, name),
-                               lookahead=cfg.rl.expert_lookahead)
-        return load_policy(model_dir(cfg.model.checkpoint, name), panel,
-                           threads=cfg.pretrain.threads, name=name)
+            return load_policy(
+                model_dir(cfg.model.checkpoint, "orpr"),
+                panel,
+                threads=cfg.pretrain.threads,
+                name=name,
+                promo_dir=model_dir(cfg.model.checkpoint, name),
+                lookahead=cfg.rl.expert_lookahead,
+            )
+        return load_policy(
+            model_dir(cfg.model.checkpoint, name), panel, threads=cfg.pretrain.threads, name=name
+        )
     raise InputError("--policies", f"unknown policy; valid: {', '.join(POLICIES)}", value=name)
 
 
@@ -134,8 +145,19 @@ def evaluate(panel: Panel, cfg: Config, policies: tuple[str, ...] | None = None)
     segments = abc_xyz(train.demand, train.active, panel.units.unit_cost)
     warmup = cfg.split.warmup_days
     with open_engine(cfg.compute) as engine:  # the unit-wise baselines are walked in shards
-        results = [run_sharded(engine, panel, p, d_hat, split.holdout_start, split.stop, warmup,
-                               whole=not isinstance(p, Incumbent | BaseStock)) for p in built]
+        results = [
+            run_sharded(
+                engine,
+                panel,
+                p,
+                d_hat,
+                split.holdout_start,
+                split.stop,
+                warmup,
+                whole=not isinstance(p, Incumbent | BaseStock),
+            )
+            for p in built
+        ]
     reports = [score(panel, r, segments) for r in results]
     meta = {
         "source": panel.source,

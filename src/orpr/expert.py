@@ -67,9 +67,14 @@ def promotion_states(panel: Panel, table: LabelTable, lookahead: int = 0) -> np.
 
 def promotion_share(panel: Panel, table: LabelTable, lookahead: int = 0) -> np.ndarray:
     """Share of days of ``[t, t + lookahead)`` with a promotion planned, per labelled state."""
-    span = (panel.units.lead_time + panel.units.review_period)[table.units] if lookahead <= 0 \
+    span = (
+        (panel.units.lead_time + panel.units.review_period)[table.units]
+        if lookahead <= 0
         else np.full(len(table.units), lookahead)
-    promo = np.concatenate([np.zeros((panel.n_units, 1)), np.cumsum(panel.promo > 0, axis=1)], axis=1)
+    )
+    promo = np.concatenate(
+        [np.zeros((panel.n_units, 1)), np.cumsum(panel.promo > 0, axis=1)], axis=1
+    )
     stop = np.minimum(table.days + span, panel.n_days)
     days = np.maximum(stop - table.days, 1)
     return (promo[table.units, stop] - promo[table.units, table.days]) / days
@@ -100,7 +105,12 @@ def category_uplift(panel: Panel, stop: int, cap: float) -> dict[str, float]:
 
 
 def planner_rule(
-    panel: Panel, table: LabelTable, rows: np.ndarray, stop: int, cap: float, lookahead: int = 0,
+    panel: Panel,
+    table: LabelTable,
+    rows: np.ndarray,
+    stop: int,
+    cap: float,
+    lookahead: int = 0,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """The rule's ``v_expert`` (days) for label-table ``rows``, and the uplift per category."""
     uplift = category_uplift(panel, stop, cap)
@@ -127,10 +137,15 @@ def read_expert_file(path: str | Path, panel: Panel, grid: np.ndarray) -> pl.Dat
     if not file.is_file():
         raise InputError(str(file), "expert labels file not found")
     try:
-        frame = (pl.read_parquet(file) if file.suffix.lower() in (".parquet", ".pq")
-                 else pl.read_csv(file, infer_schema_length=10000))
+        frame = (
+            pl.read_parquet(file)
+            if file.suffix.lower() in (".parquet", ".pq")
+            else pl.read_csv(file, infer_schema_length=10000)
+        )
     except Exception as err:  # noqa: BLE001 — any reader failure is the file's fault
-        raise InputError(str(file), f"cannot read as CSV or Parquet ({type(err).__name__})") from None
+        raise InputError(
+            str(file), f"cannot read as CSV or Parquet ({type(err).__name__})"
+        ) from None
     for col in EXPERT_COLUMNS:
         if col not in frame.columns:
             raise InputError(str(file), "missing column", column=col)
@@ -140,48 +155,79 @@ def read_expert_file(path: str | Path, panel: Panel, grid: np.ndarray) -> pl.Dat
     bad = value.is_null() | ~value.is_finite() | (value < 0)
     if bad.any():
         i = int(bad.arg_max())
-        raise InputError(str(file), "expected a number ≥ 0", column="v_expert", where=f"row {i + 1}",
-                         value=frame["v_expert"][i])
+        raise InputError(
+            str(file),
+            "expected a number ≥ 0",
+            column="v_expert",
+            where=f"row {i + 1}",
+            value=frame["v_expert"][i],
+        )
     if (value > grid[-1] + 1e-9).any():
         i = int((value > grid[-1] + 1e-9).arg_max())
-        raise InputError(str(file), f"above the largest decision on the grid ({grid[-1]:g} days)",
-                         column="v_expert", where=f"row {i + 1}", value=value[i])
+        raise InputError(
+            str(file),
+            f"above the largest decision on the grid ({grid[-1]:g} days)",
+            column="v_expert",
+            where=f"row {i + 1}",
+            value=value[i],
+        )
     wanted = frame["unit_id"].cast(pl.String).to_numpy().astype(str)
     units = panel.units.index_of(wanted)
     if (units < 0).any():
         i = int(np.argmax(units < 0))
-        raise InputError(str(file), "unit not in the data", column="unit_id", where=f"row {i + 1}",
-                         value=wanted[i])
+        raise InputError(
+            str(file),
+            "unit not in the data",
+            column="unit_id",
+            where=f"row {i + 1}",
+            value=wanted[i],
+        )
     dates = frame["date"].cast(pl.String).str.to_date("%Y-%m-%d", strict=False)
     if dates.is_null().any():
         i = int(dates.is_null().arg_max())
-        raise InputError(str(file), "expected a date YYYY-MM-DD", column="date", where=f"row {i + 1}",
-                         value=frame["date"][i])
+        raise InputError(
+            str(file),
+            "expected a date YYYY-MM-DD",
+            column="date",
+            where=f"row {i + 1}",
+            value=frame["date"][i],
+        )
     day = (dates.to_numpy().astype("datetime64[D]") - panel.dates[0]).astype(np.int64)
     outside = (day < 0) | (day >= panel.n_days)
     if outside.any():
         i = int(np.argmax(outside))
-        raise InputError(str(file), "date outside the data's calendar", column="date",
-                         where=f"row {i + 1}", value=str(dates[i]))
+        raise InputError(
+            str(file),
+            "date outside the data's calendar",
+            column="date",
+            where=f"row {i + 1}",
+            value=str(dates[i]),
+        )
     return pl.DataFrame({"unit": units, "day": day, "v_expert": value.to_numpy()})
 
 
 def expert_targets(
-    panel: Panel, table: LabelTable, stop: int, expert: str = "", cap: float = 3.0,
+    panel: Panel,
+    table: LabelTable,
+    stop: int,
+    expert: str = "",
+    cap: float = 3.0,
     lookahead: int = 0,
 ) -> ExpertTargets:
     """Expert targets of the labelled promotion states (file when given, else the rule)."""
     promo_rows = np.flatnonzero(promotion_states(panel, table, lookahead))
     if expert:
         file = read_expert_file(expert, panel, table.grid)
-        states = pl.DataFrame({"unit": table.units[promo_rows], "day": table.days[promo_rows],
-                               "row": promo_rows})
+        states = pl.DataFrame(
+            {"unit": table.units[promo_rows], "day": table.days[promo_rows], "row": promo_rows}
+        )
         joined = file.join(states, on=["unit", "day"], how="inner").sort("row")
         rows = joined["row"].to_numpy()
         v = joined["v_expert"].to_numpy()
         index = np.abs(table.grid[None, :] - v[:, None]).argmin(1)  # nearest decision
-        return ExpertTargets(rows, index, table.grid[index], f"file: {expert}", {},
-                             file.height - len(rows))
+        return ExpertTargets(
+            rows, index, table.grid[index], f"file: {expert}", {}, file.height - len(rows)
+        )
     v, uplift = planner_rule(panel, table, promo_rows, stop, cap, lookahead)
     index = snap_up(v, table.grid)
     return ExpertTargets(promo_rows, index, table.grid[index], "planner rule", uplift, 0)

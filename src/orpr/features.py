@@ -163,14 +163,26 @@ def feature_source(panel: Panel, spec: FeatureSpec, day0: int = 0) -> FeatureSou
     active = panel.active
     demand = np.where(active, panel.demand, 0.0)
     daily = np.stack(
-        [demand, np.where(active, panel.sales, 0.0), panel.stockout_fraction, panel.discount,
-         panel.promo, panel.holiday, active],
+        [
+            demand,
+            np.where(active, panel.sales, 0.0),
+            panel.stockout_fraction,
+            panel.discount,
+            panel.promo,
+            panel.holiday,
+            active,
+        ],
         axis=-1,
     ).astype(np.float32)  # (unit, day, C_RAW)
     u = panel.units
     static = np.stack(
-        [u.lead_time / 7.0, u.review_period / 7.0, np.log(u.unit_cost), 100.0 * u.holding_rate,
-         u.lost_penalty / u.unit_cost],
+        [
+            u.lead_time / 7.0,
+            u.review_period / 7.0,
+            np.log(u.unit_cost),
+            100.0 * u.holding_rate,
+            u.lost_penalty / u.unit_cost,
+        ],
         axis=-1,
     ).astype(np.float32)
     fields = [u.categories[:, k] for k in range(u.categories.shape[1])] + [u.location]
@@ -178,8 +190,13 @@ def feature_source(panel: Panel, spec: FeatureSpec, day0: int = 0) -> FeatureSou
         [hash_ids(col, k, spec.hash_buckets) for k, col in enumerate(fields)], axis=-1
     )
     return FeatureSource(
-        day0, daily, day_of_week(panel.dates), rolling_stats(demand, active, u.unit_cost, spec.window),
-        static, (u.lead_time + u.review_period).astype(np.int64), categories,
+        day0,
+        daily,
+        day_of_week(panel.dates),
+        rolling_stats(demand, active, u.unit_cost, spec.window),
+        static,
+        (u.lead_time + u.review_period).astype(np.int64),
+        categories,
     )
 
 
@@ -199,6 +216,7 @@ def rolling_stats(
         mean demand of the last 7 and 14 listed days (units), ABC code (A = 0, B = 1, C = 2),
         XYZ code (X = 0, Y = 1, Z = 2); entry ``j`` uses days ``[j − W, j)``.
     """
+
     def window_sum(x: np.ndarray, span: int = window) -> np.ndarray:
         c = np.zeros((x.shape[0], x.shape[1] + 1))
         np.cumsum(x, axis=1, out=c[:, 1:])
@@ -217,15 +235,27 @@ def rolling_stats(
     abc = np.stack([abc_class(unit_cost * s1[:, j]) for j in range(s1.shape[1])], axis=1)
     abc_code = np.searchsorted(np.array(["A", "B", "C"]), abc)
     return np.stack(
-        [np.log(mean + 0.01), np.minimum(cv, 5.0), zeros / np.maximum(n, 1.0), n / window,
-         *recent, abc_code, xyz],
+        [
+            np.log(mean + 0.01),
+            np.minimum(cv, 5.0),
+            zeros / np.maximum(n, 1.0),
+            n / window,
+            *recent,
+            abc_code,
+            xyz,
+        ],
         axis=-1,
     ).astype(np.float32)
 
 
 def build_features(
-    src: FeatureSource, cal: Calendar, units: np.ndarray, days: np.ndarray,
-    d_hat: np.ndarray, position: Position, spec: FeatureSpec,
+    src: FeatureSource,
+    cal: Calendar,
+    units: np.ndarray,
+    days: np.ndarray,
+    d_hat: np.ndarray,
+    position: Position,
+    spec: FeatureSpec,
 ) -> Features:
     """The three streams for states ``(units[i], days[i])``.
 
@@ -263,8 +293,14 @@ def sales_stream(
     q_sales = np.minimum(raw[..., 1] / scale, MAX_RATIO)
     angle = 2 * np.pi * src.dow[rel] / 7.0
     x = np.stack(
-        [q_demand, np.log1p(q_demand), q_sales, *np.moveaxis(raw[..., 2:], -1, 0),
-         np.sin(angle) * held, np.cos(angle) * held],
+        [
+            q_demand,
+            np.log1p(q_demand),
+            q_sales,
+            *np.moveaxis(raw[..., 2:], -1, 0),
+            np.sin(angle) * held,
+            np.cos(angle) * held,
+        ],
         axis=-1,
     )  # (n, W, C_SALES)
     n = len(units)
@@ -281,12 +317,21 @@ def calendar_stream(
     day = np.minimum(day, cal.promo.shape[1] - 1)
     rows = units[:, None]
     angle = 2 * np.pi * cal.dow[day] / 7.0
-    x = np.stack(
-        [cal.promo[rows, day], cal.discount[rows, day], cal.holiday[rows, day],
-         np.broadcast_to(k < coverage[:, None], day.shape), np.ones(day.shape),
-         np.sin(angle), np.cos(angle)],
-        axis=-1,
-    ) * known[..., None]  # (n, Cd, C_CAL)
+    x = (
+        np.stack(
+            [
+                cal.promo[rows, day],
+                cal.discount[rows, day],
+                cal.holiday[rows, day],
+                np.broadcast_to(k < coverage[:, None], day.shape),
+                np.ones(day.shape),
+                np.sin(angle),
+                np.cos(angle),
+            ],
+            axis=-1,
+        )
+        * known[..., None]
+    )  # (n, Cd, C_CAL)
     n = len(units)
     return x.reshape(n, spec.calendar_days // spec.patch, spec.patch * C_CAL).astype(np.float32)
 

@@ -32,9 +32,12 @@ def png_uri(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def frontier_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
-                    evaluated: Mapping[str, tuple[float, float]], reference: float,
-                    palette: Mapping[str, str]) -> str:
+def frontier_figure(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    evaluated: Mapping[str, tuple[float, float]],
+    reference: float,
+    palette: Mapping[str, str],
+) -> str:
     """Holding cost against in-stock rate, one curve per family.
 
     Args:
@@ -50,8 +53,15 @@ def frontier_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
     for name, (x, y) in evaluated.items():
         ax.plot(100 * x, y, "*", color=palette.get(name), ms=15, mec="black", mew=0.6)
     ax.axvline(100 * reference, color="#444", ls="--", lw=1)
-    ax.annotate("incumbent's in-stock rate", (100 * reference, 1), xycoords=("data", "axes fraction"),
-                xytext=(4, -12), textcoords="offset points", fontsize=8, color="#444")
+    ax.annotate(
+        "incumbent's in-stock rate",
+        (100 * reference, 1),
+        xycoords=("data", "axes fraction"),
+        xytext=(4, -12),
+        textcoords="offset points",
+        fontsize=8,
+        color="#444",
+    )
     ax.set_xlabel("in-stock rate (%)")
     ax.set_ylabel("holding cost over the held-out days")
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
@@ -60,9 +70,14 @@ def frontier_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
     return png_uri(fig)
 
 
-def trace_figure(dates: np.ndarray, demand: np.ndarray, promo: np.ndarray,
-                 on_hand: Mapping[str, np.ndarray], titles: Sequence[str],
-                 palette: Mapping[str, str]) -> str:
+def trace_figure(
+    dates: np.ndarray,
+    demand: np.ndarray,
+    promo: np.ndarray,
+    on_hand: Mapping[str, np.ndarray],
+    titles: Sequence[str],
+    palette: Mapping[str, str],
+) -> str:
     """On-hand of a few units under each policy, with their demand, over the held-out days.
 
     Args:
@@ -94,8 +109,9 @@ def trace_figure(dates: np.ndarray, demand: np.ndarray, promo: np.ndarray,
     return png_uri(fig)
 
 
-def histogram_figure(samples: Mapping[str, np.ndarray], palette: Mapping[str, str],
-                     xlabel: str = "inventory days v") -> str:
+def histogram_figure(
+    samples: Mapping[str, np.ndarray], palette: Mapping[str, str], xlabel: str = "inventory days v"
+) -> str:
     """Step histograms of decisions (or labels), one per series, shares of each series.
 
     Args:
@@ -111,8 +127,15 @@ def histogram_figure(samples: Mapping[str, np.ndarray], palette: Mapping[str, st
     for name, v in samples.items():
         if v.size:
             weights = np.full(v.size, 1.0 / v.size)
-            ax.hist(np.clip(v, 0, edges[-1]), bins=edges, weights=weights, histtype="step", lw=1.6,
-                    color=palette.get(name, "#555"), label=f"{name} (n = {v.size:,})")
+            ax.hist(
+                np.clip(v, 0, edges[-1]),
+                bins=edges,
+                weights=weights,
+                histtype="step",
+                lw=1.6,
+                color=palette.get(name, "#555"),
+                label=f"{name} (n = {v.size:,})",
+            )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("share of decisions")
     ax.grid(alpha=0.3)
@@ -143,8 +166,9 @@ def curves_figure(panels: Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray
     return png_uri(fig)
 
 
-def censoring_figure(dates: np.ndarray, censored_share: np.ndarray, out_share: np.ndarray,
-                     holdout_start: int) -> str:
+def censoring_figure(
+    dates: np.ndarray, censored_share: np.ndarray, out_share: np.ndarray, holdout_start: int
+) -> str:
     """Share of active units with some (and with all-day) stockout, per day.
 
     Args:

@@ -52,8 +52,16 @@ from orpr.train_labels import LabelTable, read_labels
 from orpr.train_loop import LoopState, fit, loop_from_json, set_determinism
 from orpr.train_rl import ExpertTask, Outcomes, RLTask, read_outcomes
 
-__all__ = ["FinetuneRun", "best_log_m", "finetune", "finetune_json", "finetune_on_ray",
-           "load_inputs", "render_finetune", "train_stages"]
+__all__ = [
+    "FinetuneRun",
+    "best_log_m",
+    "finetune",
+    "finetune_json",
+    "finetune_on_ray",
+    "load_inputs",
+    "render_finetune",
+    "train_stages",
+]
 STATE = Path("checkpoint") / "finetune.safetensors"
 STAGES = ("rloo", "expert")
 OUTPUTS = {"rloo": "orpr", "expert": "orpr_expert"}
@@ -105,8 +113,12 @@ class Inputs(NamedTuple):
 
 
 def finetune(
-    panel: Panel, model_dir: str | Path, labels_dir: str | Path, cfg: Config,
-    out_dir: str | Path, progress: bool = True,
+    panel: Panel,
+    model_dir: str | Path,
+    labels_dir: str | Path,
+    cfg: Config,
+    out_dir: str | Path,
+    progress: bool = True,
 ) -> FinetuneRun:
     """Run (or resume) stages 3 and 4 from the pretrained model in ``model_dir``.
 
@@ -140,8 +152,13 @@ def finetune(
     return run
 
 
-def load_inputs(panel: Panel, model_dir: str | Path, labels_dir: str | Path, cfg: Config,
-                targets: ExpertTargets | None = None) -> Inputs:
+def load_inputs(
+    panel: Panel,
+    model_dir: str | Path,
+    labels_dir: str | Path,
+    cfg: Config,
+    targets: ExpertTargets | None = None,
+) -> Inputs:
     """Seed torch (``set_determinism``) and load the reference, labels, outcomes and expert
     targets (``targets``: already found, e.g. by the driver of a Ray run).
 
@@ -156,21 +173,38 @@ def load_inputs(panel: Panel, model_dir: str | Path, labels_dir: str | Path, cfg
     reference, grid, meta = load_model(source)
     table = read_labels(labels_dir, panel)
     if len(grid) != len(table.grid) or not np.allclose(grid, table.grid):
-        raise InputError(str(labels_dir), "labels are on another decision grid than the model "
-                         f"({len(table.grid)} vs {len(grid)} values)", column="labels.v_max")
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days,
-                            cfg.split.rate_floor)
+        raise InputError(
+            str(labels_dir),
+            "labels are on another decision grid than the model "
+            f"({len(table.grid)} vs {len(grid)} values)",
+            column="labels.v_max",
+        )
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
     data = demand_data(panel, d_hat, reference.spec.features)
     outcomes = read_outcomes(labels_dir, table, panel.units.unit_cost)
     if targets is None:
-        targets = expert_targets(panel, table, days[2], cfg.rl.expert, cfg.rl.uplift_cap,
-                                 cfg.rl.expert_lookahead)
-    return Inputs(source, days, reference, list(grid), meta, table, data, outcomes, targets,
-                  _fingerprint(source, labels_dir, cfg))
+        targets = expert_targets(
+            panel, table, days[2], cfg.rl.expert, cfg.rl.uplift_cap, cfg.rl.expert_lookahead
+        )
+    return Inputs(
+        source,
+        days,
+        reference,
+        list(grid),
+        meta,
+        table,
+        data,
+        outcomes,
+        targets,
+        _fingerprint(source, labels_dir, cfg),
+    )
 
 
-def train_stages(inputs: Inputs, labels_dir: str | Path, cfg: Config, out: Path,
-                 progress: bool = False) -> tuple[bool, dict[str, LoopState]]:
+def train_stages(
+    inputs: Inputs, labels_dir: str | Path, cfg: Config, out: Path, progress: bool = False
+) -> tuple[bool, dict[str, LoopState]]:
     """Train (or resume) both stages into ``out`` (models, checkpoint); False with each
     stage's loop state when ``pretrain.max_steps`` stopped them."""
     stage, loops, resume = _resume_point(out, inputs.fingerprint)
@@ -178,12 +212,20 @@ def train_stages(inputs: Inputs, labels_dir: str | Path, cfg: Config, out: Path,
     general: ORPRModel | None = None
     if stage in ("expert", "done") and has_model(out / OUTPUTS["rloo"]):
         general, _, _ = load_model(out / OUTPUTS["rloo"])
-    model_meta = {"alpha": inputs.meta.get("alpha", cfg.policy.alpha), "seed": cfg.seed,
-                  "labels": str(labels_dir), "reference": str(inputs.source)}
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    model_meta = {
+        "alpha": inputs.meta.get("alpha", cfg.policy.alpha),
+        "seed": cfg.seed,
+        "labels": str(labels_dir),
+        "reference": str(inputs.source),
+    }
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, disable=not progress) as bar:
-        for name in STAGES[STAGES.index(stage):] if stage in STAGES else ():
+        for name in STAGES[STAGES.index(stage) :] if stage in STAGES else ():
             if name == "expert":
                 if general is None:
                     general, _, _ = load_model(out / OUTPUTS["rloo"])
@@ -193,31 +235,58 @@ def train_stages(inputs: Inputs, labels_dir: str | Path, cfg: Config, out: Path,
             save = _saver(out / STATE, name, loops, inputs.fingerprint)
             if not fit(model, task, cfg.pretrain, loops[name], save, resume, bar):
                 return False, loops
-            later = STAGES[STAGES.index(name) + 1:]
+            later = STAGES[STAGES.index(name) + 1 :]
             if later:
                 loops[later[0]].step = loops[name].step
             resume = None
             save_model(out / OUTPUTS[name], model, inputs.grid, {**model_meta, "stage": name})
             _saver(out / STATE, later[0] if later else "done", loops, inputs.fingerprint)(
-                {"rng.torch": torch.get_rng_state()}, loops[name])
+                {"rng.torch": torch.get_rng_state()}, loops[name]
+            )
     return True, loops
 
 
-def _task(name: str, inputs: Inputs, cfg: Config, loops: dict[str, LoopState],
-          general: ORPRModel | None) -> RLTask:
+def _task(
+    name: str, inputs: Inputs, cfg: Config, loops: dict[str, LoopState], general: ORPRModel | None
+) -> RLTask:
     """Stage ``name``'s task: RLOO against the reference, or the expert stage against the
     stage-3 policy ``general`` (with ``m`` where stage 3 kept its weights)."""
     i, val_samples = inputs, cfg.pretrain.val_samples
     if name == "rloo":
-        return RLTask(i.data, i.table, i.outcomes, i.reference, cfg.rl, i.days[1:3], cfg.seed,
-                      val_samples, log_m=_last_log_m(loops["rloo"]))
-    return ExpertTask(i.data, i.table, i.outcomes, general, cfg.rl, i.days[1:3], cfg.seed,
-                      val_samples, i.targets.rows, i.targets.v_index,
-                      log_m=best_log_m(loops["rloo"]))
+        return RLTask(
+            i.data,
+            i.table,
+            i.outcomes,
+            i.reference,
+            cfg.rl,
+            i.days[1:3],
+            cfg.seed,
+            val_samples,
+            log_m=_last_log_m(loops["rloo"]),
+        )
+    return ExpertTask(
+        i.data,
+        i.table,
+        i.outcomes,
+        general,
+        cfg.rl,
+        i.days[1:3],
+        cfg.seed,
+        val_samples,
+        i.targets.rows,
+        i.targets.v_index,
+        log_m=best_log_m(loops["rloo"]),
+    )
 
 
-def finetune_on_ray(panel: Panel, model_dir: str | Path, labels_dir: str | Path, cfg: Config,
-                    out: Path, targets: ExpertTargets) -> None:
+def finetune_on_ray(
+    panel: Panel,
+    model_dir: str | Path,
+    labels_dir: str | Path,
+    cfg: Config,
+    out: Path,
+    targets: ExpertTargets,
+) -> None:
     """Both stages, data-parallel on ``compute.workers`` Ray Train workers (``TorchTrainer``).
 
     Every worker runs ``train_stages`` on its share of each batch (``orpr.train_rl``); rank 0
@@ -225,11 +294,20 @@ def finetune_on_ray(panel: Panel, model_dir: str | Path, labels_dir: str | Path,
     models are the local run's. ``model_dir``, ``labels_dir`` and ``out`` must be paths every
     node of the cluster sees; the expert targets come from the driver.
     """
-    config = {"model_dir": str(Path(model_dir).resolve()),
-              "labels_dir": str(Path(labels_dir).resolve()), "cfg": cfg,
-              "out_dir": str(out.resolve())}
-    fit_on_ray(_train_worker, config, {"panel": panel, "targets": targets}, cfg.compute,
-               out / "ray_train", "finetune")
+    config = {
+        "model_dir": str(Path(model_dir).resolve()),
+        "labels_dir": str(Path(labels_dir).resolve()),
+        "cfg": cfg,
+        "out_dir": str(out.resolve()),
+    }
+    fit_on_ray(
+        _train_worker,
+        config,
+        {"panel": panel, "targets": targets},
+        cfg.compute,
+        out / "ray_train",
+        "finetune",
+    )
 
 
 def _train_worker(config: dict[str, Any]) -> None:
@@ -268,24 +346,31 @@ def _fingerprint(source: Path, labels_dir: str | Path, cfg: Config) -> str:
     """Hash of what a checkpoint depends on: the reference model, the labels, ``[rl]``."""
     parts = {
         "model": hashlib.sha256((source / "model.safetensors").read_bytes()).hexdigest(),
-        "labels": json.loads((Path(labels_dir) / "labels_meta.json").read_text("utf-8"))
-        .get("config_hash") if (Path(labels_dir) / "labels_meta.json").is_file() else None,
-        "rl": config_to_dict(cfg.rl), "seed": cfg.seed,
+        "labels": json.loads((Path(labels_dir) / "labels_meta.json").read_text("utf-8")).get(
+            "config_hash"
+        )
+        if (Path(labels_dir) / "labels_meta.json").is_file()
+        else None,
+        "rl": config_to_dict(cfg.rl),
+        "seed": cfg.seed,
         "pretrain": {k: getattr(cfg.pretrain, k) for k in ("val_days", "val_samples", "patience")},
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _resume_point(out: Path, fingerprint: str
-                  ) -> tuple[str, dict[str, LoopState], dict[str, torch.Tensor] | None]:
+def _resume_point(
+    out: Path, fingerprint: str
+) -> tuple[str, dict[str, LoopState], dict[str, torch.Tensor] | None]:
     """The stage to continue, every stage's loop state and the checkpoint's tensors."""
     loops = {name: LoopState() for name in STAGES}
     if not (out / STATE).is_file():
         return STAGES[0], loops, None
     tensors, meta = load_tensors(out / STATE)
     if meta.get("fingerprint") != fingerprint:
-        raise InputError(str(out / STATE), "checkpoint was made from another model, labels or "
-                         "[rl] config; use another --out")
+        raise InputError(
+            str(out / STATE),
+            "checkpoint was made from another model, labels or [rl] config; use another --out",
+        )
     for name, state in meta["loops"].items():
         loops[name] = loop_from_json(state)
     resume = tensors if any(k.startswith("model.") for k in tensors) else None
@@ -298,8 +383,11 @@ def _saver(path: Path, stage: str, loops: dict[str, LoopState], fingerprint: str
     """Write the checkpoint: tensors plus ``{"stage", "loops", "fingerprint"}`` as metadata."""
 
     def save(tensors: dict[str, torch.Tensor], state: LoopState) -> None:
-        meta = {"stage": stage, "loops": {k: dataclasses.asdict(v) for k, v in loops.items()},
-                "fingerprint": fingerprint}
+        meta = {
+            "stage": stage,
+            "loops": {k: dataclasses.asdict(v) for k, v in loops.items()},
+            "fingerprint": fingerprint,
+        }
         save_tensors(path, tensors, meta)
 
     return save
@@ -314,8 +402,9 @@ def _copy_model(source: Path, dest: Path) -> None:
         tmp.replace(dest / name)
 
 
-def _validate(out: Path, inputs: Inputs, cfg: Config, loops: dict[str, LoopState]
-              ) -> dict[str, dict[str, dict[str, float]]]:
+def _validate(
+    out: Path, inputs: Inputs, cfg: Config, loops: dict[str, LoopState]
+) -> dict[str, dict[str, dict[str, float]]]:
     """Each model's mode action on validation states (all, and promotion states)."""
     result: dict[str, dict[str, dict[str, float]]] = {}
     models = {"pretrained": inputs.reference}
@@ -323,10 +412,30 @@ def _validate(out: Path, inputs: Inputs, cfg: Config, loops: dict[str, LoopState
         if has_model(out / name):
             models[name] = load_model(out / name)[0]
     i, val_samples, m = inputs, cfg.pretrain.val_samples, best_log_m(loops["rloo"])
-    general = RLTask(i.data, i.table, i.outcomes, i.reference, cfg.rl, i.days[1:3], cfg.seed,
-                     val_samples, log_m=m)
-    promo = ExpertTask(i.data, i.table, i.outcomes, i.reference, cfg.rl, i.days[1:3], cfg.seed,
-                       val_samples, i.targets.rows, i.targets.v_index, log_m=m)
+    general = RLTask(
+        i.data,
+        i.table,
+        i.outcomes,
+        i.reference,
+        cfg.rl,
+        i.days[1:3],
+        cfg.seed,
+        val_samples,
+        log_m=m,
+    )
+    promo = ExpertTask(
+        i.data,
+        i.table,
+        i.outcomes,
+        i.reference,
+        cfg.rl,
+        i.days[1:3],
+        cfg.seed,
+        val_samples,
+        i.targets.rows,
+        i.targets.v_index,
+        log_m=m,
+    )
     for name, model in models.items():
         result[name] = {}
         for label, task in (("all", general), ("promotion", promo)):
@@ -336,6 +445,10 @@ def _validate(out: Path, inputs: Inputs, cfg: Config, loops: dict[str, LoopState
 
 
 def _targets_json(t: ExpertTargets) -> dict[str, Any]:
-    return {"source": t.source, "states": int(len(t.rows)), "unused_rows": int(t.unused),
-            "uplift": t.uplift,
-            "mean_v_expert": float(t.v_expert.mean()) if len(t.rows) else None}
+    return {
+        "source": t.source,
+        "states": int(len(t.rows)),
+        "unused_rows": int(t.unused),
+        "uplift": t.uplift,
+        "mean_v_expert": float(t.v_expert.mean()) if len(t.rows) else None,
+    }

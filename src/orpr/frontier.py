@@ -40,8 +40,12 @@ from orpr.policies import BaseStock, Policy
 from orpr.rate import reference_rates
 from orpr.run_dir import MODEL_POLICIES
 
-KNOBS = {"incumbent": "safety_offset", "base_stock": "quantile", "or_hindsight": "alpha",
-         **{name: "alpha" for name in MODEL_POLICIES}}
+KNOBS = {
+    "incumbent": "safety_offset",
+    "base_stock": "quantile",
+    "or_hindsight": "alpha",
+    **{name: "alpha" for name in MODEL_POLICIES},
+}
 """The service knob of each policy family."""
 REFERENCE = "incumbent"
 """The family whose as-evaluated in-stock rate the others are compared at."""
@@ -109,24 +113,36 @@ class Frontier(NamedTuple):
 def default_knobs(cfg: Config) -> dict[str, tuple[float, ...]]:
     """Knob values per family from ``[eval]`` (the incumbent's always include offset 0)."""
     e = cfg.eval
-    knobs = {"incumbent": tuple(sorted({0.0, *e.frontier_safety_offsets})),
-             "base_stock": tuple(sorted(e.frontier_quantiles)),
-             "or_hindsight": tuple(sorted(e.frontier_alphas))}
+    knobs = {
+        "incumbent": tuple(sorted({0.0, *e.frontier_safety_offsets})),
+        "base_stock": tuple(sorted(e.frontier_quantiles)),
+        "or_hindsight": tuple(sorted(e.frontier_alphas)),
+    }
     knobs.update({name: tuple(sorted(e.frontier_model_alphas)) for name in MODEL_POLICIES})
     return knobs
 
 
 def check_knobs(knobs: Mapping[str, tuple[float, ...]]) -> None:
     """An InputError naming the ``[eval]`` key of a knob value out of its range."""
-    keys = {"incumbent": "eval.frontier_safety_offsets", "base_stock": "eval.frontier_quantiles",
-            "or_hindsight": "eval.frontier_alphas"}
+    keys = {
+        "incumbent": "eval.frontier_safety_offsets",
+        "base_stock": "eval.frontier_quantiles",
+        "or_hindsight": "eval.frontier_alphas",
+    }
     for family, values in knobs.items():
         key = keys.get(family, "eval.frontier_model_alphas")
-        bad = [v for v in values if not np.isfinite(v)
-               or (KNOBS[family] != "safety_offset" and not 0.0 < v < 1.0)]
+        bad = [
+            v
+            for v in values
+            if not np.isfinite(v) or (KNOBS[family] != "safety_offset" and not 0.0 < v < 1.0)
+        ]
         if bad:
-            raise InputError("config", "knob values must be finite (quantiles and α in (0, 1))",
-                             column=key, value=bad[0])
+            raise InputError(
+                "config",
+                "knob values must be finite (quantiles and α in (0, 1))",
+                column=key,
+                value=bad[0],
+            )
 
 
 def frontier(
@@ -155,17 +171,20 @@ def frontier(
     names = list(dict.fromkeys((REFERENCE, *(policies or cfg.eval.policies))))
     unknown = [n for n in names if n not in KNOBS]
     if unknown:
-        raise InputError("--policies", f"no frontier knob; valid: {', '.join(KNOBS)}",
-                         value=unknown[0])
+        raise InputError(
+            "--policies", f"no frontier knob; valid: {', '.join(KNOBS)}", value=unknown[0]
+        )
     split = time_split(panel, cfg)
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days,
-                            cfg.split.rate_floor)
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
     held = held_out_units(panel, cfg)
     total, points, oracles = sum(len(knobs[n]) for n in names), [], set()
     for name in names:
         for value, policy in variants(name, knobs[name], panel, d_hat, split, cfg, held):
-            r = run_backtest(panel, policy, d_hat, split.holdout_start, split.stop,
-                             cfg.split.warmup_days)
+            r = run_backtest(
+                panel, policy, d_hat, split.holdout_start, split.stop, cfg.split.warmup_days
+            )
             points.append(point(name, value, held_out_metrics(panel, r)))
             oracles |= {name} if policy.oracle else set()
             if progress is not None:
@@ -173,8 +192,15 @@ def frontier(
     return compare(tuple(points))._replace(oracles=tuple(sorted(oracles)))
 
 
-def variants(name: str, values: tuple[float, ...], panel: Panel, d_hat: np.ndarray, split: Split,
-             cfg: Config, held: np.ndarray) -> Iterator[tuple[float, Policy]]:
+def variants(
+    name: str,
+    values: tuple[float, ...],
+    panel: Panel,
+    d_hat: np.ndarray,
+    split: Split,
+    cfg: Config,
+    held: np.ndarray,
+) -> Iterator[tuple[float, Policy]]:
     """``(knob value, policy)`` for each value; fitting (tuning, model loading) happens once."""
     if not values:
         return
@@ -198,7 +224,9 @@ def variants(name: str, values: tuple[float, ...], panel: Panel, d_hat: np.ndarr
         for offset in values:
             yield offset, dataclasses.replace(base, safety=np.maximum(base.safety + offset, floor))
         return
-    if not (dataclasses.is_dataclass(base) and "alpha" in {f.name for f in dataclasses.fields(base)}):
+    if not (
+        dataclasses.is_dataclass(base) and "alpha" in {f.name for f in dataclasses.fields(base)}
+    ):
         raise InputError(cfg.model.checkpoint, "this model policy takes no α input", value=name)
     for a in values:
         yield a, dataclasses.replace(base, alpha=a)
@@ -208,14 +236,31 @@ def held_out_metrics(panel: Panel, result: BacktestResult) -> Metrics:
     """A backtest's metrics over every unit's active days of its window."""
     u = panel.units
     active = panel.active[:, result.start : result.stop]
-    return summarize(window_totals(result.on_hand, result.sales, result.lost, u.unit_cost,
-                                   u.holding_rate, u.lost_penalty, active))
+    return summarize(
+        window_totals(
+            result.on_hand,
+            result.sales,
+            result.lost,
+            u.unit_cost,
+            u.holding_rate,
+            u.lost_penalty,
+            active,
+        )
+    )
 
 
 def point(name: str, value: float, m: Metrics) -> FrontierPoint:
     """The frontier point of family ``name`` at knob ``value`` with metrics ``m``."""
-    return FrontierPoint(name, KNOBS[name], float(value), m.in_stock_rate, m.holding_cost,
-                         m.turnover_days, m.fill_rate, m.total_cost)
+    return FrontierPoint(
+        name,
+        KNOBS[name],
+        float(value),
+        m.in_stock_rate,
+        m.holding_cost,
+        m.turnover_days,
+        m.fill_rate,
+        m.total_cost,
+    )
 
 
 def compare(points: tuple[FrontierPoint, ...]) -> Frontier:
@@ -228,7 +273,9 @@ def compare(points: tuple[FrontierPoint, ...]) -> Frontier:
         x = np.array([p.in_stock_rate for p in mine])
         ys = np.array([[p.holding_cost, p.turnover_days] for p in mine])
         (holding, turnover), status = value_at(x, ys, target)
-        change = None if holding is None or ref.holding_cost <= 0 else holding / ref.holding_cost - 1
+        change = (
+            None if holding is None or ref.holding_cost <= 0 else holding / ref.holding_cost - 1
+        )
         rows.append(AtService(name, holding, turnover, status, change))
     return Frontier(points, target, tuple(rows))
 
@@ -285,8 +332,12 @@ def frontier_json(fr: Frontier) -> dict[str, Any]:
         "reference_policy": REFERENCE,
         "reference_in_stock_rate": _num(fr.reference_in_stock),
         "at_reference_in_stock": {
-            a.policy: {"holding_cost": _num(a.holding_cost), "turnover_days": _num(a.turnover_days),
-                       "status": a.status, "holding_change": _num(a.holding_change)}
+            a.policy: {
+                "holding_cost": _num(a.holding_cost),
+                "turnover_days": _num(a.turnover_days),
+                "status": a.status,
+                "holding_change": _num(a.holding_change),
+            }
             for a in fr.at_reference
         },
     }

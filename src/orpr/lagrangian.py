@@ -105,8 +105,9 @@ def _at(stock, loss, lam, skip=None) -> LagrangianPoint:
     n, m = stock.shape
     base = point_of(stock, loss, np.zeros(n, np.int64), lam)
     rows = np.arange(n) if skip is None else np.flatnonzero(~skip)
-    return _redo(stock, loss, lam, base, rows, np.zeros(rows.size, np.int64),
-                 np.full(rows.size, m - 1))
+    return _redo(
+        stock, loss, lam, base, rows, np.zeros(rows.size, np.int64), np.full(rows.size, m - 1)
+    )
 
 
 def _redo(stock, loss, lam, base: LagrangianPoint, rows, first, last) -> LagrangianPoint:
@@ -131,8 +132,13 @@ def _span(low: LagrangianPoint, high: LagrangianPoint, monotone: np.ndarray, m: 
     return rows, first, last
 
 
-def lagrangian_mckp(stock: np.ndarray, loss: np.ndarray, budget: float, steps: int = 32,
-                    lam_range: tuple[float, float] = (1e-4, 1e8)) -> LagrangianPoint | None:
+def lagrangian_mckp(
+    stock: np.ndarray,
+    loss: np.ndarray,
+    budget: float,
+    steps: int = 32,
+    lam_range: tuple[float, float] = (1e-4, 1e8),
+) -> LagrangianPoint | None:
     """The choice at the smallest feasible lattice λ, completed; None if λ_hi fails.
 
     Args:

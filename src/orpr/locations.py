@@ -86,12 +86,20 @@ def held_out_stores(locations: np.ndarray, spec: float, seed: int) -> tuple[str,
     if spec == 0:
         return ()
     if spec < 0 or (spec >= 1 and spec != int(spec)):
-        raise InputError("config", "a fraction in (0, 1) or a whole number of stores",
-                         column="split.holdout_locations", value=spec)
+        raise InputError(
+            "config",
+            "a fraction in (0, 1) or a whole number of stores",
+            column="split.holdout_locations",
+            value=spec,
+        )
     count = int(spec) if spec >= 1 else max(1, round(spec * len(stores)))
     if count >= len(stores):
-        raise InputError("config", f"holds out every store ({len(stores)}); leave one to fit on",
-                         column="split.holdout_locations", value=spec)
+        raise InputError(
+            "config",
+            f"holds out every store ({len(stores)}); leave one to fit on",
+            column="split.holdout_locations",
+            value=spec,
+        )
     rng = np.random.default_rng([seed, 8121])
     return tuple(sorted(rng.choice(stores, size=count, replace=False).tolist()))
 
@@ -102,8 +110,14 @@ def held_out_units(panel: Panel, cfg: Config) -> np.ndarray:
     return np.isin(panel.units.location.astype(str), np.asarray(stores, dtype=str))
 
 
-def fit_without(name: str, panel: Panel, d_hat: np.ndarray, train: tuple[int, int],
-                cfg: Config, held: np.ndarray) -> Policy:
+def fit_without(
+    name: str,
+    panel: Panel,
+    d_hat: np.ndarray,
+    train: tuple[int, int],
+    cfg: Config,
+    held: np.ndarray,
+) -> Policy:
     """``incumbent`` or ``or_hindsight`` fitted on the training period of the units not ``held``.
 
     Args:
@@ -122,14 +136,22 @@ def fit_without(name: str, panel: Panel, d_hat: np.ndarray, train: tuple[int, in
     raise ValueError(f"{name} fits nothing that a location hold-out restricts")
 
 
-def incumbent_without(panel: Panel, d_hat: np.ndarray, train: tuple[int, int], cfg: Config,
-                      fit: np.ndarray) -> Incumbent:
+def incumbent_without(
+    panel: Panel, d_hat: np.ndarray, train: tuple[int, int], cfg: Config, fit: np.ndarray
+) -> Incumbent:
     """The incumbent tuned on the units ``fit`` only, its safety mapped to every unit."""
     start, stop = train
     part = panel.take_units(fit)
-    tuned = fit_incumbent(part, d_hat[fit], start, stop, cfg.policy.alpha,
-                          cfg.policy.safety_days, cfg.split.warmup_days,
-                          cfg.policy.incumbent_objective)
+    tuned = fit_incumbent(
+        part,
+        d_hat[fit],
+        start,
+        stop,
+        cfg.policy.alpha,
+        cfg.policy.safety_days,
+        cfg.split.warmup_days,
+        cfg.policy.incumbent_objective,
+    )
     category = panel.units.category
     known = np.isin(category, tuned.categories)
     safety = np.zeros(panel.n_units)
@@ -155,8 +177,9 @@ def pooled_safety(panel: Panel, d_hat: np.ndarray, train: tuple[int, int], cfg: 
     return float(smallest_meeting(fill, grid, cfg.policy.alpha)[0])
 
 
-def oracle_without(panel: Panel, d_hat: np.ndarray, train: tuple[int, int], cfg: Config,
-                   fit: np.ndarray) -> Policy:
+def oracle_without(
+    panel: Panel, d_hat: np.ndarray, train: tuple[int, int], cfg: Config, fit: np.ndarray
+) -> Policy:
     """``or_hindsight`` whose α (if calibrated) is calibrated on the units ``fit`` only."""
     from orpr.labels.hindsight import HindsightOracle, oracle_inputs
     from orpr.labels.run import check_labels_config, label_alpha
@@ -174,16 +197,18 @@ def fitted_without(name: str) -> bool:
     return name in FITTED_POLICIES or name in UNFITTED_POLICIES
 
 
-def location_scores(panel: Panel, results: list[BacktestResult], held: np.ndarray
-                    ) -> LocationScores:
+def location_scores(
+    panel: Panel, results: list[BacktestResult], held: np.ndarray
+) -> LocationScores:
     """Each backtest scored on the held-out stores' units and on the fitting stores' units."""
     u = panel.units
     stores = tuple(sorted(set(u.location[held].astype(str).tolist())))
     held_m, fit_m = {}, {}
     for r in results:
         active = panel.active[:, r.start : r.stop]
-        totals = window_totals(r.on_hand, r.sales, r.lost, u.unit_cost, u.holding_rate,
-                               u.lost_penalty, active)
+        totals = window_totals(
+            r.on_hand, r.sales, r.lost, u.unit_cost, u.holding_rate, u.lost_penalty, active
+        )
         held_m[r.policy], fit_m[r.policy] = summarize(totals, held), summarize(totals, ~held)
     flags = {r.policy: fitted_without(r.policy) for r in results}
     return LocationScores(stores, held, flags, held_m, fit_m)
@@ -203,5 +228,6 @@ def location_json(scores: LocationScores) -> dict[str, Any]:
 
 def _clean(m: Metrics) -> dict[str, Any]:
     """Metrics as JSON-safe plain values (non-finite → None)."""
-    return {k: (v if isinstance(v, int) or np.isfinite(v) else None)
-            for k, v in m._asdict().items()}
+    return {
+        k: (v if isinstance(v, int) or np.isfinite(v) else None) for k, v in m._asdict().items()
+    }

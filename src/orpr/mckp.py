@@ -111,8 +111,9 @@ def solve_mckp(
     floor = least_loss(stock, loss)
     if totals(stock, loss, floor)[1] > budget:  # no choice meets the budget
         largest = np.full(stock.shape[0], stock.shape[1] - 1, dtype=np.int64)
-        return MckpSolution(largest, lam_range[1], *totals(stock, loss, largest), budget,
-                            False, "lagrangian")
+        return MckpSolution(
+            largest, lam_range[1], *totals(stock, loss, largest), budget, False, "lagrangian"
+        )
     found = lagrangian_mckp(stock, loss, budget, steps, lam_range)
     choice, lam = (floor, lam_range[1]) if found is None else (found.choice, found.lam)
     filled = fill_slack(stock, loss, choice, budget)
@@ -127,8 +128,9 @@ def solve_mckp(
     return MckpSolution(filled, lam, held, lost, budget, True, source)
 
 
-def fill_slack(stock: np.ndarray, loss: np.ndarray, choice: np.ndarray, budget: float
-               ) -> np.ndarray:
+def fill_slack(
+    stock: np.ndarray, loss: np.ndarray, choice: np.ndarray, budget: float
+) -> np.ndarray:
     """Spend the budget a feasible choice leaves on moves to cheaper candidates, greedily.
 
     Each round makes the move (one unit to one column) with the most stock saved per unit

@@ -58,8 +58,9 @@ def milp_mckp(
     ``min Σ stock_iv x_iv`` s.t. ``Σ_v x_iv = 1`` per unit and ``Σ loss_iv x_iv ≤ B``.
     """
     n, m = stock.shape
-    one_each = csr_array((np.ones(n * m), (np.repeat(np.arange(n), m), np.arange(n * m))),
-                         shape=(n, n * m))
+    one_each = csr_array(
+        (np.ones(n * m), (np.repeat(np.arange(n), m), np.arange(n * m))), shape=(n, n * m)
+    )
     rows = vstack([one_each, csr_array(loss.reshape(1, -1))])
     lower = np.concatenate([np.ones(n), [-np.inf]])
     upper = np.concatenate([np.ones(n), [budget]])
@@ -117,9 +118,14 @@ class GapCheck(NamedTuple):
     status: int
 
 
-def compare_with_milp(stock: np.ndarray, loss: np.ndarray, budget: float, steps: int = 32,
-                      lam_range: tuple[float, float] = (1e-4, 1e8),
-                      time_limit: float = 20.0) -> GapCheck:
+def compare_with_milp(
+    stock: np.ndarray,
+    loss: np.ndarray,
+    budget: float,
+    steps: int = 32,
+    lam_range: tuple[float, float] = (1e-4, 1e8),
+    time_limit: float = 20.0,
+) -> GapCheck:
     """Solve one group both ways and report the relative gap."""
     heuristic = solve_mckp(stock, loss, budget, steps, lam_range)
     exact = milp_mckp(stock, loss, budget, time_limit)

@@ -96,7 +96,9 @@ class Block(nn.Module):
         self.attn = SelfAttention(spec)
         self.ln2 = nn.LayerNorm(spec.d_model)
         self.mlp = nn.Sequential(
-            nn.Linear(spec.d_model, spec.d_ff), nn.GELU(), nn.Linear(spec.d_ff, spec.d_model),
+            nn.Linear(spec.d_model, spec.d_ff),
+            nn.GELU(),
+            nn.Linear(spec.d_ff, spec.d_model),
             nn.Dropout(spec.dropout),
         )
 
@@ -125,17 +127,20 @@ class Encoder(nn.Module):
 
     def forward(self, x: Features) -> torch.Tensor:
         B = x.sales.shape[0]
-        tokens = torch.cat(
-            [
-                self.cls.expand(B, -1, -1),                  # (B, 1, d)
-                self.position(x.position).unsqueeze(1),      # (B, 1, d)
-                self.calendar(x.calendar),                   # (B, Cd/P, d)
-                self.attributes(x.attributes).unsqueeze(1),  # (B, 1, d)
-                self.categories(x.categories).sum(1, keepdim=True),  # (B, 1, d)
-                self.sales(x.sales),                         # (B, W/P, d)
-            ],
-            dim=1,
-        ) + self.pos_emb  # (B, T, d)
+        tokens = (
+            torch.cat(
+                [
+                    self.cls.expand(B, -1, -1),  # (B, 1, d)
+                    self.position(x.position).unsqueeze(1),  # (B, 1, d)
+                    self.calendar(x.calendar),  # (B, Cd/P, d)
+                    self.attributes(x.attributes).unsqueeze(1),  # (B, 1, d)
+                    self.categories(x.categories).sum(1, keepdim=True),  # (B, 1, d)
+                    self.sales(x.sales),  # (B, W/P, d)
+                ],
+                dim=1,
+            )
+            + self.pos_emb
+        )  # (B, T, d)
         for block in self.blocks:
             tokens = block(tokens)
         return self.ln_f(tokens[:, 0])  # (B, d)
@@ -148,7 +153,8 @@ class SalesHead(nn.Module):
         super().__init__()
         self.shape = (spec.horizon, len(spec.quantiles))
         self.mlp = nn.Sequential(
-            nn.Linear(spec.d_model, spec.d_model), nn.GELU(),
+            nn.Linear(spec.d_model, spec.d_model),
+            nn.GELU(),
             nn.Linear(spec.d_model, spec.horizon * len(spec.quantiles)),
         )
 
@@ -167,8 +173,10 @@ class DecisionHead(nn.Module):
         self.latent = spec.latent
         self.q = nn.Linear(spec.d_model, 2 * spec.latent)
         self.decoder = nn.Sequential(
-            nn.Linear(spec.latent + spec.d_model, spec.decoder_hidden), nn.GELU(),
-            nn.Linear(spec.decoder_hidden, spec.decoder_hidden), nn.GELU(),
+            nn.Linear(spec.latent + spec.d_model, spec.decoder_hidden),
+            nn.GELU(),
+            nn.Linear(spec.decoder_hidden, spec.decoder_hidden),
+            nn.GELU(),
             nn.Linear(spec.decoder_hidden, spec.n_bins),
         )
 
@@ -224,7 +232,10 @@ def to_tensors(x: Features) -> Features:
 
 
 def pinball_loss(
-    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, quantiles: tuple[float, ...],
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    quantiles: tuple[float, ...],
     weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Weighted mean pinball (quantile) loss over the masked days and all quantile levels.

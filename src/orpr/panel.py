@@ -61,8 +61,15 @@ class Units:
             **{
                 name: getattr(self, name)[idx]
                 for name in (
-                    "unit_id", "location", "categories", "lead_time", "review_period",
-                    "review_offset", "unit_cost", "holding_rate", "lost_penalty",
+                    "unit_id",
+                    "location",
+                    "categories",
+                    "lead_time",
+                    "review_period",
+                    "review_offset",
+                    "unit_cost",
+                    "holding_rate",
+                    "lost_penalty",
                 )
             },
         )
@@ -152,7 +159,13 @@ class Panel:
 
     def _daily(self) -> dict[str, np.ndarray]:
         names = (
-            "sales", "demand", "stockout_fraction", "discount", "promo", "holiday", "active",
+            "sales",
+            "demand",
+            "stockout_fraction",
+            "discount",
+            "promo",
+            "holiday",
+            "active",
             "in_stock_share",
         )
         out = {name: getattr(self, name) for name in names}

@@ -54,8 +54,12 @@ class PilotPolicy:
         v = np.asarray(self.control.decide(ctx), dtype=np.float64)
         on = self.treated[ctx.units] if ctx.day >= self.start else np.zeros(len(v), bool)
         if on.any():
-            part = ctx._replace(units=ctx.units[on], d_hat=ctx.d_hat[on],
-                                on_hand=ctx.on_hand[on], pipeline=ctx.pipeline[on])
+            part = ctx._replace(
+                units=ctx.units[on],
+                d_hat=ctx.d_hat[on],
+                on_hand=ctx.on_hand[on],
+                pipeline=ctx.pipeline[on],
+            )
             v[on] = self.treatment.decide(part)
         return v
 
@@ -96,10 +100,13 @@ def simulate_pilot(panel: Panel, cfg: Config) -> Pilot:
     name = treatment_policy(cfg)
     split = time_split(panel, cfg)
     start, stop = split.holdout_start, split.stop
-    first = max(start - (cfg.did.pre_days or cfg.split.holdout_days),
-                cfg.split.history_days + cfg.split.warmup_days)
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days,
-                            cfg.split.rate_floor)
+    first = max(
+        start - (cfg.did.pre_days or cfg.split.holdout_days),
+        cfg.split.history_days + cfg.split.warmup_days,
+    )
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
     control = build_policy("incumbent", panel, d_hat, split, cfg)
     treatment = control if name == "incumbent" else build_policy(name, panel, d_hat, split, cfg)
     treated = draw_treated(panel.n_units, cfg.did.treated_share, cfg.did.seed)
@@ -110,8 +117,9 @@ def simulate_pilot(panel: Panel, cfg: Config) -> Pilot:
     active = panel.active[:, first:stop]
     truth = true_effects(panel, factual, counterfactual, active & treated[:, None], start - first)
     ids = panel.units.unit_id.astype(str)
-    return Pilot(outcome_panel(panel, factual), ids[treated], panel.dates[start].item(), name,
-                 truth)
+    return Pilot(
+        outcome_panel(panel, factual), ids[treated], panel.dates[start].item(), name, truth
+    )
 
 
 def draw_treated(n_units: int, share: float, seed: int) -> np.ndarray:
@@ -148,15 +156,20 @@ def outcome_panel(panel: Panel, result: BacktestResult) -> pl.DataFrame:
     window = slice(result.start, result.stop)
     units, days = np.nonzero(panel.active[:, window])
     y = unit_days(panel, result)
-    return pl.DataFrame({
-        "unit_id": panel.units.unit_id.astype(str)[units],
-        "date": panel.dates[window][days],
-        **{name: arr[units, days] for name, arr in y._asdict().items()},
-    })
+    return pl.DataFrame(
+        {
+            "unit_id": panel.units.unit_id.astype(str)[units],
+            "date": panel.dates[window][days],
+            **{name: arr[units, days] for name, arr in y._asdict().items()},
+        }
+    )
 
 
 def true_effects(
-    panel: Panel, factual: BacktestResult, counterfactual: BacktestResult, treated: np.ndarray,
+    panel: Panel,
+    factual: BacktestResult,
+    counterfactual: BacktestResult,
+    treated: np.ndarray,
     start: int,
 ) -> dict[str, float]:
     """The treated units' post-period outcome under the pilot minus under incumbent.
@@ -190,6 +203,10 @@ def run_pilot(panel: Panel, cfg: Config) -> tuple[Pilot, DidResult]:
 
 def pilot_json(pilot: Pilot, result: DidResult, cfg: Config) -> dict[str, Any]:
     """The DiD result with the true effects and the pilot's design, one JSON object."""
-    design = {"policy": pilot.policy, "treated_share": cfg.did.treated_share,
-              "seed": cfg.did.seed, "source": cfg.data.path or cfg.data.format}
+    design = {
+        "policy": pilot.policy,
+        "treated_share": cfg.did.treated_share,
+        "seed": cfg.did.seed,
+        "source": cfg.data.path or cfg.data.format,
+    }
     return {**did_json(result, pilot.truth), "pilot": design}

@@ -49,14 +49,28 @@ from orpr.run_dir import MODEL_POLICIES
 STAGES = ("labels", "pretrain", "finetune", "evaluate")
 STAMPS = "stages.json"
 DEPENDS: dict[str, tuple[str, ...]] = {
-    "labels": ("seed", "data", "synthetic", "stationary", "units", "split", "policy.alpha",
-               "policy.safety_days", "policy.incumbent_objective", "labels"),
+    "labels": (
+        "seed",
+        "data",
+        "synthetic",
+        "stationary",
+        "units",
+        "split",
+        "policy.alpha",
+        "policy.safety_days",
+        "policy.incumbent_objective",
+        "labels",
+    ),
     "pretrain": ("model", "pretrain"),
     "finetune": ("rl",),
     "evaluate": ("policy", "eval"),
 }
-IGNORED = ("pretrain.threads", "pretrain.max_steps", "pretrain.checkpoint_every",
-           "model.checkpoint")
+IGNORED = (
+    "pretrain.threads",
+    "pretrain.max_steps",
+    "pretrain.checkpoint_every",
+    "model.checkpoint",
+)
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "labels": ("labels",),
     "pretrain": ("pretrained",),
@@ -97,14 +111,18 @@ def fingerprints(cfg: Config) -> dict[str, str]:
     upstream = ""
     for stage in STAGES:
         keys = sorted(k for k in flat if _matches(k, DEPENDS[stage]) and not _matches(k, IGNORED))
-        text = json.dumps({"upstream": upstream, "config": {k: flat[k] for k in keys}},
-                          sort_keys=True)
+        text = json.dumps(
+            {"upstream": upstream, "config": {k: flat[k] for k in keys}}, sort_keys=True
+        )
         upstream = out[stage] = hashlib.sha256(text.encode()).hexdigest()[:16]
     return out
 
 
 def run_pipeline(
-    panel: Panel, cfg: Config, out_dir: str | Path, progress: bool = True,
+    panel: Panel,
+    cfg: Config,
+    out_dir: str | Path,
+    progress: bool = True,
     say: Callable[[str], None] | None = None,
 ) -> PipelineRun:
     """Run every stage that is not already done for this config into ``out_dir``.
@@ -145,8 +163,12 @@ def run_pipeline(
         evaluation = evaluate_run(panel, cfg, out, progress)
         return True
 
-    steps = {"labels": run_labels, "pretrain": run_pretrain, "finetune": run_finetune,
-             "evaluate": run_evaluate}
+    steps = {
+        "labels": run_labels,
+        "pretrain": run_pretrain,
+        "finetune": run_finetune,
+        "evaluate": run_evaluate,
+    }
     for stage in STAGES:
         began = time.perf_counter()
         stamp = stamps.get(stage, {})
@@ -159,7 +181,7 @@ def run_pipeline(
         if not same:
             _remove(out, stage)
         stamps[stage] = {"fingerprint": prints[stage], "done": False}
-        for later in STAGES[STAGES.index(stage) + 1:]:
+        for later in STAGES[STAGES.index(stage) + 1 :]:
             stamps.pop(later, None)
         write_json(out / STAMPS, stamps)
         say(f"{stage}: {'resuming' if status == 'resumed' else 'running'}")
@@ -174,15 +196,18 @@ def run_pipeline(
         runs.append(StageRun(stage, status, seconds))
         say(f"{stage}: done in {seconds:.0f} s")
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    ev, fr = (evaluation if evaluation is not None else (None, None))
+    ev, fr = evaluation if evaluation is not None else (None, None)
     return PipelineRun(out, runs, True, metrics, ev, fr)
 
 
 def run_policies(cfg: Config) -> tuple[str, ...]:
     """``eval.policies`` followed by the model policies it does not list (``orpr_expert`` only
     when the promotion fine-tune trains: without it, it decides exactly as ``orpr``)."""
-    models = MODEL_POLICIES if cfg.rl.expert_epochs > 0 else tuple(
-        m for m in MODEL_POLICIES if m != "orpr_expert")
+    models = (
+        MODEL_POLICIES
+        if cfg.rl.expert_epochs > 0
+        else tuple(m for m in MODEL_POLICIES if m != "orpr_expert")
+    )
     return tuple(dict.fromkeys((*cfg.eval.policies, *models)))
 
 
@@ -223,11 +248,15 @@ def pipeline_json(run: PipelineRun) -> dict[str, Any]:
     return {
         "out": str(run.out_dir),
         "complete": run.complete,
-        "stages": [{"name": s.name, "status": s.status, "seconds": round(s.seconds, 1)}
-                   for s in run.stages],
+        "stages": [
+            {"name": s.name, "status": s.status, "seconds": round(s.seconds, 1)} for s in run.stages
+        ],
         "policies": (run.metrics or {}).get("policies"),
-        **({"stationary": run.metrics["stationary"]}
-           if run.metrics and "stationary" in run.metrics else {}),
+        **(
+            {"stationary": run.metrics["stationary"]}
+            if run.metrics and "stationary" in run.metrics
+            else {}
+        ),
     }
 
 

@@ -51,7 +51,6 @@ class Positions(NamedTuple):
         return Positions(self.on_hand[idx], self.pipeline[idx], self.source)
 
 
-
 def read_positions(path: str | Path, unit_ids: np.ndarray) -> Positions:
     """Read and check a positions file (``unit_id, on_hand`` and optional ``pipeline``).
 
@@ -62,7 +61,9 @@ def read_positions(path: str | Path, unit_ids: np.ndarray) -> Positions:
     file = str(path)
     df = read_user_table(path, ("unit_id", "on_hand"))
     columns = [c for c in ("on_hand", "pipeline") if c in df.columns]
-    first_bad_row(df, unit_checks() + [c for name in columns for c in number_checks(df, name)], file)
+    first_bad_row(
+        df, unit_checks() + [c for name in columns for c in number_checks(df, name)], file
+    )
     check_units(df, file, unit_ids, "the data")
     at = {u: i for i, u in enumerate(unit_ids.astype(str))}
     rows = np.array([at[u] for u in df.select(unit_key()).to_series()])
@@ -112,7 +113,11 @@ def simulated_orders(
 
 
 def file_orders(
-    window: Panel, policy: Policy, day: int, d_hat: np.ndarray, positions: Positions,
+    window: Panel,
+    policy: Policy,
+    day: int,
+    d_hat: np.ndarray,
+    positions: Positions,
     due: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decision and order of the ``due`` units on ``day`` from the positions of a file.
@@ -127,18 +132,23 @@ def file_orders(
     params = sim_params(window)
     slots = max(pipeline_length(params.lead_time), 2)
     on_hand = np.where(np.isfinite(positions.on_hand), positions.on_hand, 0.0)
-    state = SimState(on_hand[None], spread_pipeline(positions.pipeline, params.lead_time, slots)[None])
+    state = SimState(
+        on_hand[None], spread_pipeline(positions.pipeline, params.lead_time, slots)[None]
+    )
     units = np.flatnonzero(due)
     v = np.full(window.n_units, np.nan)
     if units.size:
         history = replace(window.take_days(0, day), true_demand=None)
-        ctx = DecisionContext(day, units, history, d_hat[units, day], on_hand[units],
-                              state.pipeline[0, units, 1:])
+        ctx = DecisionContext(
+            day, units, history, d_hat[units, day], on_hand[units], state.pipeline[0, units, 1:]
+        )
         v[units] = policy.decide(ctx)
-    target = np.where(due, order_up_to(np.nan_to_num(v), d_hat[:, day], window.units.whole_units),
-                      0.0)
-    step, _ = simulate(np.zeros((window.n_units, 1)), target[None, :, None], state, params,
-                       day0=day)
+    target = np.where(
+        due, order_up_to(np.nan_to_num(v), d_hat[:, day], window.units.whole_units), 0.0
+    )
+    step, _ = simulate(
+        np.zeros((window.n_units, 1)), target[None, :, None], state, params, day0=day
+    )
     return v, np.where(due, step.orders[0, :, 0], np.nan)
 
 

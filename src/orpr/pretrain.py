@@ -50,7 +50,12 @@ from orpr.train_labels import Accuracy, LabelTable, LabelTask, label_accuracy, r
 from orpr.train_loop import LoopState, fit, loop_from_json, set_determinism
 
 __all__ = [
-    "PretrainRun", "PretrainedPolicy", "load_policy", "model_spec", "pretrain", "pretrain_json",
+    "PretrainRun",
+    "PretrainedPolicy",
+    "load_policy",
+    "model_spec",
+    "pretrain",
+    "pretrain_json",
     "render_pretrain",
 ]
 STATE = Path("checkpoint") / "state.safetensors"
@@ -84,15 +89,32 @@ class PretrainRun(NamedTuple):
 def model_spec(cfg: ModelConfig, n_bins: int) -> ModelSpec:
     """The model's sizes from the ``[model]`` section and the label grid's size."""
     if cfg.window % cfg.patch or cfg.calendar_days % cfg.patch:
-        raise InputError("[model]", "window and calendar_days must be multiples of patch",
-                         column="model.patch", value=cfg.patch)
+        raise InputError(
+            "[model]",
+            "window and calendar_days must be multiples of patch",
+            column="model.patch",
+            value=cfg.patch,
+        )
     if cfg.d_model % cfg.heads:
-        raise InputError("[model]", "d_model must be a multiple of heads", column="model.heads",
-                         value=cfg.heads)
-    features = FeatureSpec(cfg.window, cfg.patch, cfg.calendar_days, cfg.pipeline_slots,
-                           cfg.hash_buckets)
-    return ModelSpec(features, cfg.d_model, cfg.layers, cfg.heads, cfg.d_ff, cfg.dropout,
-                     cfg.latent, cfg.decoder_hidden, cfg.horizon, tuple(cfg.quantiles), n_bins)
+        raise InputError(
+            "[model]", "d_model must be a multiple of heads", column="model.heads", value=cfg.heads
+        )
+    features = FeatureSpec(
+        cfg.window, cfg.patch, cfg.calendar_days, cfg.pipeline_slots, cfg.hash_buckets
+    )
+    return ModelSpec(
+        features,
+        cfg.d_model,
+        cfg.layers,
+        cfg.heads,
+        cfg.d_ff,
+        cfg.dropout,
+        cfg.latent,
+        cfg.decoder_hidden,
+        cfg.horizon,
+        tuple(cfg.quantiles),
+        n_bins,
+    )
 
 
 def training_days(panel: Panel, cfg: Config) -> tuple[int, int, int, int]:
@@ -101,13 +123,21 @@ def training_days(panel: Panel, cfg: Config) -> tuple[int, int, int, int]:
     val_start = split.holdout_start - cfg.pretrain.val_days
     first = cfg.pretrain.min_history
     if val_start <= first:
-        raise InputError(panel.source, "too few training days for min_history + val_days",
-                         column="pretrain.val_days", value=cfg.pretrain.val_days)
+        raise InputError(
+            panel.source,
+            "too few training days for min_history + val_days",
+            column="pretrain.val_days",
+            value=cfg.pretrain.val_days,
+        )
     return first, val_start, split.holdout_start, split.stop
 
 
 def pretrain(
-    panel: Panel, labels_dir: str | Path, cfg: Config, out_dir: str | Path, progress: bool = True,
+    panel: Panel,
+    labels_dir: str | Path,
+    cfg: Config,
+    out_dir: str | Path,
+    progress: bool = True,
 ) -> PretrainRun:
     """Train (or resume) both stages on ``panel`` and the labels; write the run directory.
 
@@ -126,7 +156,9 @@ def pretrain(
     days = training_days(panel, cfg)
     table = read_labels(labels_dir, panel)
     spec = model_spec(cfg.model, len(table.grid))
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor)
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
     data = demand_data(panel, d_hat, spec.features)
     model = ORPRModel(spec)
     train_rows = table.days < days[1]
@@ -134,10 +166,17 @@ def pretrain(
     if not complete:
         return _run(out, model, loops, None, None, int(train_rows.sum()))
     alpha = float(np.median(table.alpha[train_rows])) if train_rows.any() else cfg.policy.alpha
-    save_model(out, model, table.grid.tolist(), {
-        "alpha": alpha, "parameters": count_parameters(model), "seed": cfg.seed,
-        "labels": str(labels_dir),
-    })
+    save_model(
+        out,
+        model,
+        table.grid.tolist(),
+        {
+            "alpha": alpha,
+            "parameters": count_parameters(model),
+            "seed": cfg.seed,
+            "labels": str(labels_dir),
+        },
+    )
     wape, accuracy = _score(model, data, table, cfg, days)
     run = _run(out, model, loops, wape, accuracy, int(train_rows.sum()))
     write_json(out / "pretrain.json", {**pretrain_json(run), "details": _details(run)})
@@ -152,8 +191,11 @@ def train_on_ray(panel: Panel, labels_dir: str | Path, cfg: Config, out: Path) -
     scored by the caller), the others a scratch copy. With one worker the weights are the
     local run's. ``out`` and ``labels_dir`` must be paths every node of the cluster sees.
     """
-    config = {"labels_dir": str(Path(labels_dir).resolve()), "cfg": cfg,
-              "out_dir": str(out.resolve())}
+    config = {
+        "labels_dir": str(Path(labels_dir).resolve()),
+        "cfg": cfg,
+        "out_dir": str(out.resolve()),
+    }
     fit_on_ray(_train_worker, config, {"panel": panel}, cfg.compute, out / "ray_train", "pretrain")
 
 
@@ -173,8 +215,13 @@ def _train_worker(config: dict[str, Any]) -> None:
 
 
 def _train(
-    model: ORPRModel, data: DemandData, table: LabelTable, cfg: Config,
-    days: tuple[int, int, int, int], out: Path, progress: bool,
+    model: ORPRModel,
+    data: DemandData,
+    table: LabelTable,
+    cfg: Config,
+    days: tuple[int, int, int, int],
+    out: Path,
+    progress: bool,
 ) -> tuple[bool, dict[str, LoopState]]:
     """Run (or resume) the stages in order; False if the step limit stopped them."""
     first, val_start, holdout, _ = days
@@ -183,28 +230,38 @@ def _train(
     demand = DemandTask(data, spec, cfg.pretrain, (first, val_start, holdout), cfg.seed)
     tasks = {
         "demand": lambda: demand,
-        "labels": lambda: LabelTask(data, table, model, cfg.pretrain, (val_start, holdout),
-                                    cfg.seed, demand),
+        "labels": lambda: LabelTask(
+            data, table, model, cfg.pretrain, (val_start, holdout), cfg.seed, demand
+        ),
     }
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, disable=not progress) as bar:
-        for name in STAGES[STAGES.index(stage):] if stage in STAGES else ():
+        for name in STAGES[STAGES.index(stage) :] if stage in STAGES else ():
             save = _saver(out / STATE, name, loops, spec)
             if not fit(model, tasks[name](), cfg.pretrain, loops[name], save, resume, bar):
                 return False, loops
-            later = STAGES[STAGES.index(name) + 1:]
+            later = STAGES[STAGES.index(name) + 1 :]
             if later:
                 loops[later[0]].step = loops[name].step
             resume = None
-            _saver(out / STATE, later[0] if later else "done", loops, spec)(_weights(model), loops[name])
+            _saver(out / STATE, later[0] if later else "done", loops, spec)(
+                _weights(model), loops[name]
+            )
     if stage == "done":
         model.load_state_dict({k[6:]: v for k, v in resume.items() if k.startswith("model.")})
     return True, loops
 
 
 def _score(
-    model: ORPRModel, data: DemandData, table: LabelTable, cfg: Config,
+    model: ORPRModel,
+    data: DemandData,
+    table: LabelTable,
+    cfg: Config,
     days: tuple[int, int, int, int],
 ) -> tuple[Wape, Accuracy]:
     """Forecast WAPE on held-out origins; label accuracy on held-out (else validation) labels."""
@@ -213,7 +270,9 @@ def _score(
     wape = forecast_wape(model, data, model.spec.features, (holdout, stop), n, cfg.seed)
     test = np.flatnonzero(table.days >= holdout)
     val = np.flatnonzero((table.days >= val_start) & (table.days < holdout))
-    val = np.setdiff1d(val, LabelTask(data, table, model, cfg.pretrain, days[1:3], cfg.seed).val_rows)
+    val = np.setdiff1d(
+        val, LabelTask(data, table, model, cfg.pretrain, days[1:3], cfg.seed).val_rows
+    )
     rows, period = (test, "held-out") if len(test) else (val, "validation")
     rows = np.sort(np.random.default_rng([cfg.seed, 97]).permutation(rows)[:n])
     return wape, label_accuracy(model, data, table, rows, period)
@@ -228,8 +287,11 @@ def _resume_point(
         return STAGES[0], loops, None
     tensors, meta = load_tensors(out / STATE)
     if meta.get("spec") != spec_to_json(spec):
-        raise InputError(str(out / STATE), "checkpoint was trained with a different [model] "
-                         "config or label grid; use another --out")
+        raise InputError(
+            str(out / STATE),
+            "checkpoint was trained with a different [model] "
+            "config or label grid; use another --out",
+        )
     for name, state in meta["loops"].items():
         loops[name] = loop_from_json(state)
     return meta["stage"], loops, tensors
@@ -239,8 +301,11 @@ def _saver(path: Path, stage: str, loops: dict[str, LoopState], spec: ModelSpec)
     """Write the checkpoint: tensors plus ``{"stage", "loops", "spec"}`` as metadata."""
 
     def save(tensors: dict[str, torch.Tensor], state: LoopState) -> None:
-        meta = {"stage": stage, "loops": {k: dataclasses.asdict(v) for k, v in loops.items()},
-                "spec": spec_to_json(spec)}
+        meta = {
+            "stage": stage,
+            "loops": {k: dataclasses.asdict(v) for k, v in loops.items()},
+            "spec": spec_to_json(spec),
+        }
         save_tensors(path, tensors, meta)
 
     return save
@@ -253,11 +318,18 @@ def _weights(model: ORPRModel) -> dict[str, torch.Tensor]:
     return out
 
 
-def _run(out: Path, model: ORPRModel, loops: dict[str, LoopState], wape: Wape | None,
-         accuracy: Accuracy | None, label_states: int) -> PretrainRun:
+def _run(
+    out: Path,
+    model: ORPRModel,
+    loops: dict[str, LoopState],
+    wape: Wape | None,
+    accuracy: Accuracy | None,
+    label_states: int,
+) -> PretrainRun:
     steps = max(state.step for state in loops.values())
-    return PretrainRun(out, count_parameters(model), wape is not None, steps, loops, wape,
-                       accuracy, label_states)
+    return PretrainRun(
+        out, count_parameters(model), wape is not None, steps, loops, wape, accuracy, label_states
+    )
 
 
 def pretrain_json(run: PretrainRun) -> dict[str, Any]:
@@ -272,7 +344,8 @@ def pretrain_json(run: PretrainRun) -> dict[str, Any]:
             "mean28": _num(w.mean28 if w else None),
         },
         "label_accuracy": {
-            "exact": _num(a.exact if a else None), "within_1": _num(a.within_1 if a else None),
+            "exact": _num(a.exact if a else None),
+            "within_1": _num(a.within_1 if a else None),
         },
     }
 
@@ -301,7 +374,9 @@ def render_pretrain(run: PretrainRun, console: Console | None = None) -> None:
     console.print(f"model parameters: {run.parameters:,}")
     losses = Table(title="Training (demand: pinball loss; labels: cross-entropy)")
     for col in ("stage", "epoch", "phase", "train", "validation"):
-        losses.add_column(col, justify="right" if col in ("epoch", "train", "validation") else "left")
+        losses.add_column(
+            col, justify="right" if col in ("epoch", "train", "validation") else "left"
+        )
     for name, state in run.loops.items():
         for rec in state.history:
             val = "–" if rec["val"] is None else f"{rec['val']:.4f}"
@@ -313,11 +388,15 @@ def render_pretrain(run: PretrainRun, console: Console | None = None) -> None:
     figures = Table(title=f"Held-out forecast WAPE ({run.wape.days:,} in-stock unit-days)")
     figures.add_column("forecast")
     figures.add_column("WAPE", justify="right")
-    for label, value in (("model (median)", run.wape.model),
-                         ("seasonal naive", run.wape.seasonal_naive),
-                         ("mean of 28 days", run.wape.mean28)):
+    for label, value in (
+        ("model (median)", run.wape.model),
+        ("seasonal naive", run.wape.seasonal_naive),
+        ("mean of 28 days", run.wape.mean28),
+    ):
         figures.add_row(label, f"{value:.2%}")
     console.print(figures)
     a = run.accuracy
-    console.print(f"label accuracy ({a.period}, {a.states:,} states): exact {a.exact:.1%}, "
-                  f"within ±1 step {a.within_1:.1%}")
+    console.print(
+        f"label accuracy ({a.period}, {a.states:,} states): exact {a.exact:.1%}, "
+        f"within ±1 step {a.within_1:.1%}"
+    )

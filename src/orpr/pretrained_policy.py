@@ -56,8 +56,10 @@ class PretrainedPolicy:
         x = build_features(src, self.calendar, ctx.units, ctx.day, ctx.d_hat, pos, fspec)
         best = np.zeros(n, dtype=np.int64)
         promo = self.promotion_rows(ctx)
-        for model, rows in ((self.model, np.flatnonzero(~promo)),
-                            (self.promo_model, np.flatnonzero(promo))):
+        for model, rows in (
+            (self.model, np.flatnonzero(~promo)),
+            (self.promo_model, np.flatnonzero(promo)),
+        ):
             if len(rows):
                 best[rows] = self._modes(model, type(x)(*(a[rows] for a in x)))
         return self.grid[best]
@@ -77,13 +79,20 @@ class PretrainedPolicy:
         with torch.inference_mode():
             for i in range(0, len(out), self.batch_size):
                 part = type(x)(*(a[i : i + self.batch_size] for a in x))
-                out[i : i + self.batch_size] = model.decision_logits(to_tensors(part)).argmax(1).numpy()
+                out[i : i + self.batch_size] = (
+                    model.decision_logits(to_tensors(part)).argmax(1).numpy()
+                )
         return out
 
 
 def load_policy(
-    run_dir: str | Path, panel: Panel, alpha: float | None = None, batch_size: int = 4096,
-    threads: int | None = None, name: str = "pretrained", promo_dir: str | Path | None = None,
+    run_dir: str | Path,
+    panel: Panel,
+    alpha: float | None = None,
+    batch_size: int = 4096,
+    threads: int | None = None,
+    name: str = "pretrained",
+    promo_dir: str | Path | None = None,
     lookahead: int = 0,
 ) -> PretrainedPolicy:
     """The ``pretrained`` policy of a trained model in ``run_dir``.
@@ -104,8 +113,10 @@ def load_policy(
         InputError: no trained model in ``run_dir``.
     """
     if not str(run_dir) or not has_model(run_dir):
-        raise InputError(str(run_dir) or "model.checkpoint", "no trained model here "
-                         "(run `orpr pretrain` and set model.checkpoint to its --out)")
+        raise InputError(
+            str(run_dir) or "model.checkpoint",
+            "no trained model here (run `orpr pretrain` and set model.checkpoint to its --out)",
+        )
     if threads is not None:
         torch.set_num_threads(max(1, threads))
     model, grid, meta = load_model(run_dir)
@@ -116,7 +127,18 @@ def load_policy(
         if list(promo_grid) != list(grid):
             raise InputError(str(promo_dir), "the promotion model decides on another grid")
         u = panel.units
-        span = (u.lead_time + u.review_period) if lookahead <= 0 else \
-            np.full(u.n, lookahead, dtype=np.int64)
-    return PretrainedPolicy(model, np.asarray(grid), known_calendar(panel), a, batch_size, name,
-                            promo_model=promo_model, span=span)
+        span = (
+            (u.lead_time + u.review_period)
+            if lookahead <= 0
+            else np.full(u.n, lookahead, dtype=np.int64)
+        )
+    return PretrainedPolicy(
+        model,
+        np.asarray(grid),
+        known_calendar(panel),
+        a,
+        batch_size,
+        name,
+        promo_model=promo_model,
+        span=span,
+    )

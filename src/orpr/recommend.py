@@ -54,12 +54,23 @@ RECOMMENDABLE = tuple(p for p in POLICIES if p not in ORACLES)
 BEST_FIRST = ("orpr_expert", "orpr", "pretrained")
 """Model policies in order of preference when ``--policy`` is not given."""
 COLUMNS = {
-    "unit_id": pl.String, "date": pl.String, "policy": pl.String,
-    "inventory_days": pl.Float64, "d_hat": pl.Float64, "target_position": pl.Float64,
-    "on_hand": pl.Float64, "pipeline": pl.Float64, "order_quantity": pl.Float64,
-    "lead_time": pl.Int64, "review_period": pl.Int64, "review_offset": pl.Int64,
-    "unit_cost": pl.Float64, "order_value": pl.Float64, "d_hat_days": pl.Int64,
-    "position_source": pl.String, "refused": pl.String,
+    "unit_id": pl.String,
+    "date": pl.String,
+    "policy": pl.String,
+    "inventory_days": pl.Float64,
+    "d_hat": pl.Float64,
+    "target_position": pl.Float64,
+    "on_hand": pl.Float64,
+    "pipeline": pl.Float64,
+    "order_quantity": pl.Float64,
+    "lead_time": pl.Int64,
+    "review_period": pl.Int64,
+    "review_offset": pl.Int64,
+    "unit_cost": pl.Float64,
+    "order_value": pl.Float64,
+    "d_hat_days": pl.Int64,
+    "position_source": pl.String,
+    "refused": pl.String,
 }
 """The recommendation table: figures are null on refused rows, ``refused`` holds the reason."""
 
@@ -119,25 +130,36 @@ def choose_policy(run_dir: str | Path | None, policy: str | None) -> str:
     """
     if policy is not None:
         if policy in ORACLES:
-            raise InputError("--policy", "an oracle reads future demand and cannot recommend; "
-                             f"valid: {', '.join(RECOMMENDABLE)}", value=policy)
+            raise InputError(
+                "--policy",
+                "an oracle reads future demand and cannot recommend; "
+                f"valid: {', '.join(RECOMMENDABLE)}",
+                value=policy,
+            )
         if policy not in RECOMMENDABLE:
-            raise InputError("--policy", f"unknown policy; valid: {', '.join(RECOMMENDABLE)}",
-                             value=policy)
+            raise InputError(
+                "--policy", f"unknown policy; valid: {', '.join(RECOMMENDABLE)}", value=policy
+            )
         if policy in MODEL_POLICIES:
             model_dir(run_dir or "", policy)  # raises if the run holds no such model
         return policy
     if run_dir is None:
-        raise InputError("--model", "no run directory: pass --model RUN_DIR, or --policy "
-                         "incumbent (or base_stock) to recommend with a baseline")
+        raise InputError(
+            "--model",
+            "no run directory: pass --model RUN_DIR, or --policy "
+            "incumbent (or base_stock) to recommend with a baseline",
+        )
     for name in BEST_FIRST:
         try:
             model_dir(run_dir, name)
             return name
         except InputError:
             continue
-    raise InputError(str(run_dir), "no trained model here (orpr_expert, orpr or pretrained); "
-                     "pass --policy incumbent to recommend with the incumbent rule")
+    raise InputError(
+        str(run_dir),
+        "no trained model here (orpr_expert, orpr or pretrained); "
+        "pass --policy incumbent to recommend with the incumbent rule",
+    )
 
 
 def fit_policy(
@@ -150,12 +172,17 @@ def fit_policy(
     """
     need = cfg.split.history_days + cfg.split.warmup_days + 7
     if name == "incumbent" and day < need:
-        raise InputError(panel.source, f"too few days before the decision day to tune the "
-                         f"incumbent: need {need} (history + warm-up + 7)", column="date",
-                         value=_iso(panel, day))
+        raise InputError(
+            panel.source,
+            f"too few days before the decision day to tune the "
+            f"incumbent: need {need} (history + warm-up + 7)",
+            column="date",
+            value=_iso(panel, day),
+        )
     run_cfg = replace(cfg, model=replace(cfg.model, checkpoint=str(run_dir or "")))
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days,
-                            cfg.split.rate_floor)
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
     return build_policy(name, panel, d_hat, Split(cfg.split.history_days, day, day + 1), run_cfg)
 
 
@@ -194,21 +221,35 @@ def recommend(
     day = decision_day(panel, date)
     name = choose_policy(run_dir, policy)
     fitted = fit_policy(name, panel, day, cfg, run_dir)
-    shards = np.array_split(np.arange(panel.n_units), max(1, min(cfg.compute.shards, panel.n_units)))
+    shards = np.array_split(
+        np.arange(panel.n_units), max(1, min(cfg.compute.shards, panel.n_units))
+    )
     with open_engine(cfg.compute) as engine:
         shared = engine.share(panel), engine.share(fitted)
-        tables = engine.run(recommend_shard,
-                            [(*shared, idx, day, cfg, positions) for idx in shards])
+        tables = engine.run(
+            recommend_shard, [(*shared, idx, day, cfg, positions) for idx in shards]
+        )
     source = position_source(panel, name, day, cfg, positions)
     return Recommendation(_iso(panel, day), name, source, pl.concat(tables))
 
 
-def recommend_shard(panel: Panel, policy: Policy, idx: np.ndarray, day: int, cfg: Config,
-                    positions: Positions | None) -> pl.DataFrame:
+def recommend_shard(
+    panel: Panel,
+    policy: Policy,
+    idx: np.ndarray,
+    day: int,
+    cfg: Config,
+    positions: Positions | None,
+) -> pl.DataFrame:
     """``recommend_units`` for the units at ``idx`` of the whole ``panel`` (one shard), with
     the policy fitted on the whole panel and the positions of the whole file."""
-    return recommend_units(panel.take_units(idx), policy_for_units(policy, idx, panel.n_units),
-                           day, cfg, None if positions is None else positions.take(idx))
+    return recommend_units(
+        panel.take_units(idx),
+        policy_for_units(policy, idx, panel.n_units),
+        day,
+        cfg,
+        None if positions is None else positions.take(idx),
+    )
 
 
 def recommend_units(
@@ -224,8 +265,9 @@ def recommend_units(
         positions: the shard's positions from a file, or None to simulate them.
     """
     window = panel.take_days(0, day + 1) if day < panel.n_days else extend_one_day(panel)
-    d_hat = reference_rates(window.demand, window.active, cfg.split.history_days,
-                            cfg.split.rate_floor)
+    d_hat = reference_rates(
+        window.demand, window.active, cfg.split.history_days, cfg.split.rate_floor
+    )
     due = review_days(sim_params(window), day, 1)[:, 0]
     if positions is None:
         v, on_hand, pipeline, orders = simulated_orders(window, policy, day, d_hat, cfg)
@@ -235,8 +277,20 @@ def recommend_units(
         on_hand, pipeline = positions.on_hand, positions.pipeline
     reasons = refusal_reasons(panel, window, day, cfg.split.history_days, positions)
     source = position_source(panel, policy.name, day, cfg, positions)
-    return _rows(window, day, due, policy.name, source, reasons, cfg.split.history_days,
-                 v, d_hat[:, day], on_hand, pipeline, orders)
+    return _rows(
+        window,
+        day,
+        due,
+        policy.name,
+        source,
+        reasons,
+        cfg.split.history_days,
+        v,
+        d_hat[:, day],
+        on_hand,
+        pipeline,
+        orders,
+    )
 
 
 def refusal_reasons(
@@ -274,8 +328,10 @@ def position_source(
     if positions is not None:
         return f"file: {positions.source}"
     warmup = min(cfg.split.warmup_days, day - 1)
-    return (f"simulated: {policy} from {_iso(panel, day - warmup)} ({warmup}-day warm-up "
-            "from the days-of-cover start)")
+    return (
+        f"simulated: {policy} from {_iso(panel, day - warmup)} ({warmup}-day warm-up "
+        "from the days-of-cover start)"
+    )
 
 
 def _iso(panel: Panel, day: int) -> str:
@@ -284,8 +340,17 @@ def _iso(panel: Panel, day: int) -> str:
 
 
 def _rows(
-    window: Panel, day: int, due: np.ndarray, policy: str, source: str, reasons: np.ndarray,
-    history_days: int, v: np.ndarray, d_hat: np.ndarray, on_hand: np.ndarray, pipeline: np.ndarray,
+    window: Panel,
+    day: int,
+    due: np.ndarray,
+    policy: str,
+    source: str,
+    reasons: np.ndarray,
+    history_days: int,
+    v: np.ndarray,
+    d_hat: np.ndarray,
+    on_hand: np.ndarray,
+    pipeline: np.ndarray,
     orders: np.ndarray,
 ) -> pl.DataFrame:
     """The table of the units reviewing on ``day``; refused rows carry no figures."""
@@ -297,25 +362,27 @@ def _rows(
         return pl.Series(np.where(ok, x[keep], np.nan)).fill_nan(None)
 
     recent = slice(max(0, day - history_days), day)
-    frame = pl.DataFrame({
-        "unit_id": u.unit_id[keep].astype(str),
-        "date": [str(window.dates[day])] * keep.size,
-        "policy": [policy] * keep.size,
-        "inventory_days": figure(v),
-        "d_hat": figure(d_hat),
-        "target_position": figure(order_up_to(v, d_hat, u.whole_units)),
-        "on_hand": figure(on_hand),
-        "pipeline": figure(pipeline),
-        "order_quantity": figure(orders),
-        "lead_time": u.lead_time[keep],
-        "review_period": u.review_period[keep],
-        "review_offset": u.review_offset[keep],
-        "unit_cost": u.unit_cost[keep],
-        "order_value": figure(orders * u.unit_cost),
-        "d_hat_days": window.active[keep, recent].sum(axis=1),
-        "position_source": [source] * keep.size,
-        "refused": pl.Series(reasons[keep].tolist(), dtype=pl.String),
-    })
+    frame = pl.DataFrame(
+        {
+            "unit_id": u.unit_id[keep].astype(str),
+            "date": [str(window.dates[day])] * keep.size,
+            "policy": [policy] * keep.size,
+            "inventory_days": figure(v),
+            "d_hat": figure(d_hat),
+            "target_position": figure(order_up_to(v, d_hat, u.whole_units)),
+            "on_hand": figure(on_hand),
+            "pipeline": figure(pipeline),
+            "order_quantity": figure(orders),
+            "lead_time": u.lead_time[keep],
+            "review_period": u.review_period[keep],
+            "review_offset": u.review_offset[keep],
+            "unit_cost": u.unit_cost[keep],
+            "order_value": figure(orders * u.unit_cost),
+            "d_hat_days": window.active[keep, recent].sum(axis=1),
+            "position_source": [source] * keep.size,
+            "refused": pl.Series(reasons[keep].tolist(), dtype=pl.String),
+        }
+    )
     return frame.cast(COLUMNS)
 
 
@@ -361,24 +428,29 @@ def write_recommendation(rec: Recommendation, out: str | Path) -> Path:
     return atomic_write(out, lambda tmp: rec.table.write_csv(tmp))
 
 
-def render_recommendation(rec: Recommendation, console: Console | None = None,
-                          rows: int = 20) -> None:
+def render_recommendation(
+    rec: Recommendation, console: Console | None = None, rows: int = 20
+) -> None:
     """Print the summary and the first ``rows`` rows (recommended units first)."""
     console = console or Console()
     t = rec.table
-    console.print(f"[bold]Recommendation[/bold] for {rec.date} · policy {rec.policy} · "
-                  f"positions {rec.position_source}")
+    console.print(
+        f"[bold]Recommendation[/bold] for {rec.date} · policy {rec.policy} · "
+        f"positions {rec.position_source}"
+    )
     reasons = ", ".join(f"{k}: {n:,}" for k, n in refused_by_reason(t).items())
-    console.print(f"{t.height:,} units review: {rec.units:,} recommended, {rec.refused:,} "
-                  f"refused" + (f" ({reasons})" if reasons else ""))
-    console.print(f"orders: {t['order_quantity'].sum():,.1f} units worth "
-                  f"{t['order_value'].sum():,.2f}")
+    console.print(
+        f"{t.height:,} units review: {rec.units:,} recommended, {rec.refused:,} "
+        f"refused" + (f" ({reasons})" if reasons else "")
+    )
+    console.print(
+        f"orders: {t['order_quantity'].sum():,.1f} units worth {t['order_value'].sum():,.2f}"
+    )
     table = Table()
     heads = ("unit", "v (days)", "d̂", "target", "on hand", "pipeline", "order", "refused")
     for i, head in enumerate(heads):
         table.add_column(head, justify="left" if i in (0, 7) else "right")
-    keys = ("inventory_days", "d_hat", "target_position", "on_hand", "pipeline",
-            "order_quantity")
+    keys = ("inventory_days", "d_hat", "target_position", "on_hand", "pipeline", "order_quantity")
     shown = t.sort("refused", nulls_last=False, maintain_order=True).head(rows)  # refused last
     for row in shown.iter_rows(named=True):
         figures = ("" if row[k] is None else f"{row[k]:,.2f}" for k in keys)

@@ -39,7 +39,10 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float) -> np.ndarray:
 
 
 def pareto_outcome(
-    stock: np.ndarray, loss: np.ndarray, stock_ref: np.ndarray, loss_ref: np.ndarray,
+    stock: np.ndarray,
+    loss: np.ndarray,
+    stock_ref: np.ndarray,
+    loss_ref: np.ndarray,
     rtol: float = RTOL,
 ) -> np.ndarray:
     """+1 where ``(stock, loss)`` Pareto-dominates the reference, −1 where it is dominated,
@@ -53,8 +56,13 @@ def pareto_outcome(
 
 
 def sim_reward(
-    stock: np.ndarray, loss: np.ndarray, stock_ref: np.ndarray, loss_ref: np.ndarray,
-    lam: np.ndarray, scale: np.ndarray, rtol: float = RTOL,
+    stock: np.ndarray,
+    loss: np.ndarray,
+    stock_ref: np.ndarray,
+    loss_ref: np.ndarray,
+    lam: np.ndarray,
+    scale: np.ndarray,
+    rtol: float = RTOL,
 ) -> np.ndarray:
     """``r_sim`` in [−1, 1]: the Pareto outcome against the reference, else the tie-break.
 
@@ -71,8 +79,12 @@ def sim_reward(
 
 
 def cost_reward(
-    stock: np.ndarray, loss: np.ndarray, stock_ref: np.ndarray, loss_ref: np.ndarray,
-    lam: np.ndarray, scale: np.ndarray,
+    stock: np.ndarray,
+    loss: np.ndarray,
+    stock_ref: np.ndarray,
+    loss_ref: np.ndarray,
+    lam: np.ndarray,
+    scale: np.ndarray,
 ) -> np.ndarray:
     """``r_sim`` of ``rl.reward = "cost"``: the ``λ``-priced cost saved against the reference,
     ``−((stock − stock_ref) + λ·(loss − loss_ref)) / scale``, unclipped (arguments as for
@@ -83,7 +95,11 @@ def cost_reward(
 
 
 def rule_reward(
-    v: np.ndarray, v_star: np.ndarray, position: np.ndarray, scale: float, against: float,
+    v: np.ndarray,
+    v_star: np.ndarray,
+    position: np.ndarray,
+    scale: float,
+    against: float,
 ) -> np.ndarray:
     """``r_rule`` in [−1, 0]: distance to the label, heavier against the label's direction.
 

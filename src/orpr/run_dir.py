@@ -50,6 +50,7 @@ def model_dir(run_dir: str | Path, policy: str) -> Path:
     if str(run_dir) and policy == "pretrained" and has_model(root):
         return root
     hint = "orpr pretrain" if policy == "pretrained" else "orpr finetune"
-    raise InputError(str(run_dir) or "model.checkpoint",
-                     f"no trained '{policy}' model here (run `{hint}` and pass its --out "
-                     "as --model)")
+    raise InputError(
+        str(run_dir) or "model.checkpoint",
+        f"no trained '{policy}' model here (run `{hint}` and pass its --out as --model)",
+    )

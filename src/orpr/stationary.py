@@ -51,8 +51,9 @@ def solve_instance(demand: str, lead_time: int, penalty: float, holding: float) 
 def instance_oracle(cfg: Config) -> OracleResult:
     """The oracle's solution of ``cfg.stationary``; an InputError unless the data is that instance."""
     if cfg.data.format != "stationary":
-        raise InputError("--policies", "the exact optimum needs data.format = stationary",
-                         value=OPTIMAL)
+        raise InputError(
+            "--policies", "the exact optimum needs data.format = stationary", value=OPTIMAL
+        )
     st = cfg.stationary
     return solve_instance(st.demand, st.lead_time, st.penalty, st.holding)
 
@@ -99,15 +100,21 @@ def optimal_policy(cfg: Config) -> OptimalPolicy:
 def plug_in_json(cfg: Config, optimum: float) -> dict[str, float]:
     """``plug_in_base_stock`` of the run's instance and window, with its gap to the optimum."""
     st = cfg.stationary
-    cost, v = plug_in_base_stock(st.demand, st.lead_time, st.penalty, st.holding,
-                                 cfg.split.history_days)
-    return {"cost": cost, "inventory_days": v, "history_days": cfg.split.history_days,
-            "gap_pct": gap_pct(cost, optimum)}
+    cost, v = plug_in_base_stock(
+        st.demand, st.lead_time, st.penalty, st.holding, cfg.split.history_days
+    )
+    return {
+        "cost": cost,
+        "inventory_days": v,
+        "history_days": cfg.split.history_days,
+        "gap_pct": gap_pct(cost, optimum),
+    }
 
 
 @functools.lru_cache(maxsize=8)
-def plug_in_base_stock(demand: str, lead_time: int, penalty: float, holding: float,
-                       history_days: int) -> tuple[float, float]:
+def plug_in_base_stock(
+    demand: str, lead_time: int, penalty: float, holding: float, history_days: int
+) -> tuple[float, float]:
     """The best days-of-cover rule when the mean is estimated: ``S = rint(v·d̂)`` with ``d̂``
     the mean of ``history_days`` i.i.d. days, the ``v`` of least exact expected cost over the
     law of ``d̂`` (the sum of the days: Poisson or negative binomial), and that cost.
@@ -126,8 +133,10 @@ def plug_in_base_stock(demand: str, lead_time: int, penalty: float, holding: flo
     best = (math.inf, math.nan)
     for v in level / law.mean + steps:
         levels = np.maximum(np.rint(v * d_hat).astype(np.int64), 0)
-        cost = sum(w * base_stock_cost(int(s), None, law, lead_time, penalty, holding)
-                   for s, w in zip(*_pooled(levels, weight), strict=True))
+        cost = sum(
+            w * base_stock_cost(int(s), None, law, lead_time, penalty, holding)
+            for s, w in zip(*_pooled(levels, weight), strict=True)
+        )
         if cost < best[0]:
             best = (float(cost), float(v))
     return best
@@ -142,8 +151,10 @@ def _pooled(levels: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndar
 def unit_costs(panel: Panel, result: BacktestResult) -> np.ndarray:
     """Each unit's mean daily cost ``h·c·I_t + p·lost_t`` over the scored days ``(unit,)``."""
     u = panel.units
-    daily = (result.on_hand * (u.holding_rate * u.unit_cost)[:, None]
-             + result.lost * u.lost_penalty[:, None])
+    daily = (
+        result.on_hand * (u.holding_rate * u.unit_cost)[:, None]
+        + result.lost * u.lost_penalty[:, None]
+    )
     return daily.mean(axis=1)
 
 
@@ -160,8 +171,7 @@ def gap_pct(cost: float, optimum: float) -> float:
     return 100.0 * (cost - optimum) / optimum
 
 
-def stationary_summary(panel: Panel, cfg: Config, results: list[BacktestResult]
-                       ) -> dict[str, Any]:
+def stationary_summary(panel: Panel, cfg: Config, results: list[BacktestResult]) -> dict[str, Any]:
     """The benchmark's figures: the oracle's costs, and every policy's long-run cost with its
     standard error, its gap to the optimum and (with ``optimal`` simulated) its paired gap."""
     oracle = instance_oracle(cfg)
@@ -171,22 +181,35 @@ def stationary_summary(panel: Panel, cfg: Config, results: list[BacktestResult]
     policies: dict[str, Any] = {}
     for name, costs in per_unit.items():
         mean, stderr = mean_and_stderr(costs)
-        row = {"cost": mean, "stderr": stderr, "gap_pct": gap_pct(mean, optimum),
-               "gap_stderr_pct": 100.0 * stderr / optimum}
+        row = {
+            "cost": mean,
+            "stderr": stderr,
+            "gap_pct": gap_pct(mean, optimum),
+            "gap_stderr_pct": 100.0 * stderr / optimum,
+        }
         if reference is not None and name != OPTIMAL:
             diff, diff_se = mean_and_stderr(costs - reference)
-            row |= {"paired_gap_pct": 100.0 * diff / optimum,
-                    "paired_gap_stderr_pct": 100.0 * diff_se / optimum}
+            row |= {
+                "paired_gap_pct": 100.0 * diff / optimum,
+                "paired_gap_stderr_pct": 100.0 * diff_se / optimum,
+            }
         policies[name] = row
     st = cfg.stationary
     first = results[0]
     return {
-        "instance": {"demand": st.demand, "lead_time": st.lead_time, "penalty": st.penalty,
-                     "holding": st.holding, "units": panel.n_units,
-                     "scored_days": first.stop - first.start},
-        "oracle": {**oracle.to_json(),
-                   "base_stock_gap_pct": gap_pct(oracle.base_stock_cost, optimum),
-                   "capped_base_stock_gap_pct": gap_pct(oracle.capped_base_stock_cost, optimum)},
+        "instance": {
+            "demand": st.demand,
+            "lead_time": st.lead_time,
+            "penalty": st.penalty,
+            "holding": st.holding,
+            "units": panel.n_units,
+            "scored_days": first.stop - first.start,
+        },
+        "oracle": {
+            **oracle.to_json(),
+            "base_stock_gap_pct": gap_pct(oracle.base_stock_cost, optimum),
+            "capped_base_stock_gap_pct": gap_pct(oracle.capped_base_stock_cost, optimum),
+        },
         "plug_in_base_stock": plug_in_json(cfg, optimum),
         "policies": policies,
     }

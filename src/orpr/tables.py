@@ -77,10 +77,14 @@ def first_bad_row(df: pl.DataFrame, checks: list[Check], file: str) -> None:
     if hits:
         row, i = min(hits)
         check = checks[i]
-        raise_at(df, row, file, check.column, check.problem, df.slice(row, 1).select(check.shown).item())
+        raise_at(
+            df, row, file, check.column, check.problem, df.slice(row, 1).select(check.shown).item()
+        )
 
 
-def raise_at(df: pl.DataFrame, row: int, file: str, column: str, problem: str, value: object) -> None:
+def raise_at(
+    df: pl.DataFrame, row: int, file: str, column: str, problem: str, value: object
+) -> None:
     """Raise the ``InputError`` of 0-based ``row`` of ``df`` (reported 1-based, with its unit)."""
     unit = df["unit_id"][row] if "unit_id" in df.columns else None
     where = f"row {row + 1}" if unit is None else f"row {row + 1} (unit {unit})"

@@ -78,14 +78,19 @@ class Wape(NamedTuple):
 def demand_data(panel: Panel, d_hat: np.ndarray, spec: FeatureSpec) -> DemandData:
     """Gather-ready arrays of ``panel`` with reference rates ``d_hat`` ``(unit, day)``."""
     return DemandData(
-        feature_source(panel, spec), known_calendar(panel), d_hat,
-        np.where(panel.active, panel.demand, 0.0), panel.active,
-        panel.active & (panel.stockout_fraction == 0), panel.units.lead_time,
+        feature_source(panel, spec),
+        known_calendar(panel),
+        d_hat,
+        np.where(panel.active, panel.demand, 0.0),
+        panel.active,
+        panel.active & (panel.stockout_fraction == 0),
+        panel.units.lead_time,
     )
 
 
-def random_positions(rng: np.random.Generator, lead_time: np.ndarray, d_hat: np.ndarray,
-                     slots: int) -> Position:
+def random_positions(
+    rng: np.random.Generator, lead_time: np.ndarray, d_hat: np.ndarray, slots: int
+) -> Position:
     """Random α in [0.8, 0.99], on-hand up to 10 days and orders in the ``L − 1`` slots."""
     n = len(d_hat)
     in_flight = np.arange(slots)[None, :] < (lead_time[:, None] - 1)
@@ -97,8 +102,13 @@ def random_positions(rng: np.random.Generator, lead_time: np.ndarray, d_hat: np.
 
 
 def demand_targets(
-    demand: np.ndarray, ok: np.ndarray, units: np.ndarray, days: np.ndarray,
-    d_hat: np.ndarray, horizon: int, stop: int,
+    demand: np.ndarray,
+    ok: np.ndarray,
+    units: np.ndarray,
+    days: np.ndarray,
+    d_hat: np.ndarray,
+    horizon: int,
+    stop: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Demand of days ``t … t+H−1`` ÷ ``d̂_t`` ``(n, H)``, and which of them count ``(n, H)``.
 
@@ -122,8 +132,14 @@ class DemandTask:
 
     name = "demand"
 
-    def __init__(self, data: DemandData, spec: ModelSpec, cfg: TrainConfig,
-                 days: tuple[int, int, int], seed: int):
+    def __init__(
+        self,
+        data: DemandData,
+        spec: ModelSpec,
+        cfg: TrainConfig,
+        days: tuple[int, int, int],
+        seed: int,
+    ):
         """Sample from ``days = (first origin, validation start, held-out start)``."""
         first, val_start, holdout = days
         self.data, self.fspec, self.cfg, self.seed = data, spec.features, cfg, seed
@@ -153,15 +169,26 @@ class DemandTask:
         pos = random_positions(rng, d.lead_time[units], d_hat, self.fspec.pipeline_slots)
         return build_features(d.src, d.cal, units, days, d_hat, pos, self.fspec)
 
-    def pinball(self, model: ORPRModel, units: np.ndarray, days: np.ndarray, stop: int,
-                rng: np.random.Generator) -> torch.Tensor:
+    def pinball(
+        self,
+        model: ORPRModel,
+        units: np.ndarray,
+        days: np.ndarray,
+        stop: int,
+        rng: np.random.Generator,
+    ) -> torch.Tensor:
         d = self.data
         x = to_tensors(self.features(units, days, rng))
         d_hat = d.d_hat[units, days]
         y, mask = demand_targets(d.demand, d.listed, units, days, d_hat, self.horizon, stop)
         pred = model.sales_head(model.encoder(x))  # (B, H, Q)
-        return pinball_loss(pred, torch.from_numpy(y).float(), torch.from_numpy(mask),
-                            self.quantiles, torch.from_numpy(d_hat))
+        return pinball_loss(
+            pred,
+            torch.from_numpy(y).float(),
+            torch.from_numpy(mask),
+            self.quantiles,
+            torch.from_numpy(d_hat),
+        )
 
     def loss(self, model: ORPRModel, batch: np.ndarray, epoch: int, index: int) -> torch.Tensor:
         rng = np.random.default_rng([self.seed, PRETRAIN_STAGE, epoch, index])
@@ -186,13 +213,17 @@ class DemandTask:
         params = [*model.encoder.parameters(), *model.sales_head.parameters()]
         for p in params:
             p.requires_grad_(True)
-        return torch.optim.AdamW(params, lr=self.cfg.demand_lr,
-                                 weight_decay=self.cfg.weight_decay)
+        return torch.optim.AdamW(params, lr=self.cfg.demand_lr, weight_decay=self.cfg.weight_decay)
 
 
 def forecast_wape(
-    model: ORPRModel, data: DemandData, fspec: FeatureSpec, window: tuple[int, int],
-    samples: int, seed: int, batch: int = 1024,
+    model: ORPRModel,
+    data: DemandData,
+    fspec: FeatureSpec,
+    window: tuple[int, int],
+    samples: int,
+    seed: int,
+    batch: int = 1024,
 ) -> Wape:
     """WAPE of the model's median and of two naive forecasts at sampled held-out origins.
 
@@ -219,20 +250,25 @@ def forecast_wape(
     with torch.inference_mode():
         for i in range(0, len(units), batch):
             part = slice(i, i + batch)
-            pos = random_positions(rng, data.lead_time[units[part]], d_hat[part],
-                                   fspec.pipeline_slots)
+            pos = random_positions(
+                rng, data.lead_time[units[part]], d_hat[part], fspec.pipeline_slots
+            )
             x = build_features(data.src, data.cal, units[part], days[part], d_hat[part], pos, fspec)
             pred[part] = model.sales_head(model.encoder(to_tensors(x)))[..., median].numpy()
     naive = seasonal_naive(data.demand, units, days, horizon)
     mean28 = reference_rates(data.demand, data.listed, 28, 0.0)[units, days][:, None]
     scale = d_hat[:, None]
     return Wape(
-        wape(pred * scale, y * scale, mask), wape(naive, y * scale, mask),
-        wape(np.broadcast_to(mean28, y.shape), y * scale, mask), int(mask.sum()),
+        wape(pred * scale, y * scale, mask),
+        wape(naive, y * scale, mask),
+        wape(np.broadcast_to(mean28, y.shape), y * scale, mask),
+        int(mask.sum()),
     )
 
 
-def seasonal_naive(demand: np.ndarray, units: np.ndarray, days: np.ndarray, horizon: int) -> np.ndarray:
+def seasonal_naive(
+    demand: np.ndarray, units: np.ndarray, days: np.ndarray, horizon: int
+) -> np.ndarray:
     """Forecast of day ``t + k``: demand on the same weekday in the last week before ``t``.
 
     That is day ``t + k − 7·(⌊k/7⌋ + 1)``, always before ``t``; 0 before the data starts.

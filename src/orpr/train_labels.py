@@ -104,15 +104,26 @@ def read_labels(labels_dir: str | Path, panel: Panel) -> LabelTable:
     wanted = df["unit_id"].cast(pl.String).to_numpy().astype(str)
     units = panel.units.index_of(wanted)
     if (units < 0).any():
-        raise InputError(str(table), "unit not in the panel", column="unit_id",
-                         value=wanted[np.argmax(units < 0)])
+        raise InputError(
+            str(table),
+            "unit not in the panel",
+            column="unit_id",
+            value=wanted[np.argmax(units < 0)],
+        )
     slots = int(df["pipeline"].list.len().max() or 0)
-    pipe = [df["pipeline"].list.get(k, null_on_oob=True).fill_null(0.0).to_numpy() for k in range(slots)]
+    pipe = [
+        df["pipeline"].list.get(k, null_on_oob=True).fill_null(0.0).to_numpy() for k in range(slots)
+    ]
     return LabelTable(
-        units, df["day"].to_numpy().astype(np.int64), df["v_index"].to_numpy().astype(np.int64),
-        df["alpha"].to_numpy().astype(np.float64), df["d_hat"].to_numpy().astype(np.float64),
+        units,
+        df["day"].to_numpy().astype(np.int64),
+        df["v_index"].to_numpy().astype(np.int64),
+        df["alpha"].to_numpy().astype(np.float64),
+        df["d_hat"].to_numpy().astype(np.float64),
         df["on_hand"].to_numpy().astype(np.float64),
-        np.stack(pipe, axis=1) if slots else np.zeros((df.height, 0)), grid, source_rows,
+        np.stack(pipe, axis=1) if slots else np.zeros((df.height, 0)),
+        grid,
+        source_rows,
     )
 
 
@@ -121,8 +132,9 @@ def label_features(
 ) -> Features:
     """The three streams of labelled states ``rows``."""
     pos = Position(table.alpha[rows], table.on_hand[rows], table.pipeline[rows])
-    return build_features(data.src, data.cal, table.units[rows], table.days[rows],
-                          table.d_hat[rows], pos, spec)
+    return build_features(
+        data.src, data.cal, table.units[rows], table.days[rows], table.d_hat[rows], pos, spec
+    )
 
 
 class LabelTask:
@@ -130,8 +142,16 @@ class LabelTask:
 
     name = "labels"
 
-    def __init__(self, data: DemandData, table: LabelTable, model: ORPRModel, cfg: TrainConfig,
-                 days: tuple[int, int], seed: int, demand: DemandTask | None = None):
+    def __init__(
+        self,
+        data: DemandData,
+        table: LabelTable,
+        model: ORPRModel,
+        cfg: TrainConfig,
+        days: tuple[int, int],
+        seed: int,
+        demand: DemandTask | None = None,
+    ):
         """Split ``table`` by ``days = (validation start, held-out start)``; ``demand`` is the
         demand task whose loss joins once the encoder trains."""
         val_start, holdout = days
@@ -177,7 +197,9 @@ class LabelTask:
         if self.frozen(epoch) or self.demand is None:
             return loss
         batches = self.demand_batches(epoch)
-        demand = self.demand.loss(model, batches[index % len(batches)], DEMAND_EPOCHS + epoch, index)
+        demand = self.demand.loss(
+            model, batches[index % len(batches)], DEMAND_EPOCHS + epoch, index
+        )
         return loss + self.cfg.demand_weight * demand
 
     def demand_batches(self, epoch: int) -> list[np.ndarray]:
@@ -190,7 +212,9 @@ class LabelTask:
         """Cross-entropy (no smoothing) at ``z = μ`` on the validation states."""
         if len(self.val_rows) == 0:
             return float("nan")
-        logits = predict_logits(model, self.data, self.table, self.val_rows, 4 * self.cfg.batch_size)
+        logits = predict_logits(
+            model, self.data, self.table, self.val_rows, 4 * self.cfg.batch_size
+        )
         logp = torch.log_softmax(torch.from_numpy(logits), dim=-1).numpy()
         return float(-logp[np.arange(len(self.val_rows)), self.table.v_index[self.val_rows]].mean())
 
@@ -207,8 +231,9 @@ class LabelTask:
         return torch.optim.AdamW(groups, lr=self.cfg.label_lr, weight_decay=self.cfg.weight_decay)
 
 
-def predict_logits(model: ORPRModel, data: DemandData, table: LabelTable, rows: np.ndarray,
-                   batch: int = 1024) -> np.ndarray:
+def predict_logits(
+    model: ORPRModel, data: DemandData, table: LabelTable, rows: np.ndarray, batch: int = 1024
+) -> np.ndarray:
     """Decision logits at ``z = μ`` for labelled states ``rows``, ``(n, n_bins)``."""
     was_training = model.training
     model.eval()
@@ -221,8 +246,9 @@ def predict_logits(model: ORPRModel, data: DemandData, table: LabelTable, rows: 
     return out
 
 
-def label_accuracy(model: ORPRModel, data: DemandData, table: LabelTable, rows: np.ndarray,
-                   period: str) -> Accuracy:
+def label_accuracy(
+    model: ORPRModel, data: DemandData, table: LabelTable, rows: np.ndarray, period: str
+) -> Accuracy:
     """Exact and ±1-bin agreement of the decision at ``z = μ`` with the labels ``rows``."""
     if len(rows) == 0:
         return Accuracy(float("nan"), float("nan"), 0, period)

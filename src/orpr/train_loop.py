@@ -170,8 +170,13 @@ def set_determinism(seed: int, threads: int) -> None:
 
 
 def fit(
-    model: ORPRModel, task: Task, cfg: TrainConfig, state: LoopState, save: Saver,
-    resume: dict[str, torch.Tensor] | None = None, progress: Any = None,
+    model: ORPRModel,
+    task: Task,
+    cfg: TrainConfig,
+    state: LoopState,
+    save: Saver,
+    resume: dict[str, torch.Tensor] | None = None,
+    progress: Any = None,
 ) -> bool:
     """Train ``model`` on ``task`` from ``state``; True when the stage finished.
 
@@ -200,16 +205,18 @@ def fit(
             start = time.perf_counter()
             decay = lr_factor(state.epoch * len(batches) + i, task.epochs * len(batches))
             share = worker_share(batches[i])  # the whole batch outside data-parallel training
-            loss = train_step(model, opt, task.loss(model, share, state.epoch, i), decay,
-                              cfg.grad_clip)
+            loss = train_step(
+                model, opt, task.loss(model, share, state.epoch, i), decay, cfg.grad_clip
+            )
             state.seconds += time.perf_counter() - start
             state.samples += len(batches[i])
             state.batch, state.step = i + 1, state.step + 1
             state.loss_sum, state.loss_count = state.loss_sum + loss, state.loss_count + 1
             stats = getattr(task, "step_stats", None)
             if stats:
-                state.steps.append({"step": state.step, "epoch": state.epoch + 1, "loss": loss,
-                                    **stats})
+                state.steps.append(
+                    {"step": state.step, "epoch": state.epoch + 1, "loss": loss, **stats}
+                )
             _show(progress, bar, task, state, len(batches))
             if state.step % cfg.checkpoint_every == 0:
                 save(_tensors(model, best, opt), state)
@@ -252,12 +259,19 @@ def _show(progress: Any, bar: Any, task: Task, state: LoopState, batches: int) -
     if bar is None:
         return
     loss = state.loss_sum / max(state.loss_count, 1)
-    progress.update(bar, total=batches, completed=state.batch,
-                    description=f"{task.name} epoch {state.epoch + 1}/{task.epochs} loss {loss:.4f}")
+    progress.update(
+        bar,
+        total=batches,
+        completed=state.batch,
+        description=f"{task.name} epoch {state.epoch + 1}/{task.epochs} loss {loss:.4f}",
+    )
 
 
 def _end_epoch(
-    model: ORPRModel, task: Task, cfg: TrainConfig, state: LoopState,
+    model: ORPRModel,
+    task: Task,
+    cfg: TrainConfig,
+    state: LoopState,
     best: dict[str, torch.Tensor] | None,
 ) -> dict[str, torch.Tensor] | None:
     """Validate, keep the best weights, count patience, log the epoch and advance."""
@@ -271,8 +285,13 @@ def _end_epoch(
     else:
         state.bad_epochs += 1
     state.history.append(
-        {"epoch": state.epoch + 1, "phase": task.phase(state.epoch), "train": train,
-         "val": val if math.isfinite(val) else None, **getattr(task, "val_stats", {})}
+        {
+            "epoch": state.epoch + 1,
+            "phase": task.phase(state.epoch),
+            "train": train,
+            "val": val if math.isfinite(val) else None,
+            **getattr(task, "val_stats", {}),
+        }
     )
     state.epoch, state.batch, state.loss_sum, state.loss_count = state.epoch + 1, 0, 0.0, 0
     state.done = state.bad_epochs >= cfg.patience
@@ -302,4 +321,3 @@ def _restore(
         torch.set_rng_state(tensors["rng.torch"])
     best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
     return best or None
-

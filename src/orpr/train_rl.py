@@ -96,18 +96,24 @@ def read_outcomes(labels_dir: str | Path, table: LabelTable, unit_cost: np.ndarr
         stock, loss = npz["stock"][rows], npz["loss"][rows]
     d_hat = np.maximum(table.d_hat, 1e-12)
     position = (table.on_hand + table.pipeline.sum(1)) / d_hat
-    return Outcomes(stock, loss, frame["lam"].to_numpy()[rows], frame["sale"].to_numpy()[rows],
-                    unit_cost[table.units] * table.d_hat, position)
+    return Outcomes(
+        stock,
+        loss,
+        frame["lam"].to_numpy()[rows],
+        frame["sale"].to_numpy()[rows],
+        unit_cost[table.units] * table.d_hat,
+        position,
+    )
 
 
 class Sampled(NamedTuple):
     """One batch's ``K`` sampled actions with what the loss and the log need."""
 
-    logits: torch.Tensor      # (B, K, n_bins), with gradient
+    logits: torch.Tensor  # (B, K, n_bins), with gradient
     ref_logits: torch.Tensor  # (B, K, n_bins)
-    actions: np.ndarray       # (B, K) grid bins
-    ref_mode: np.ndarray      # (B,) reference action's bin
-    mode: np.ndarray          # (B,) the policy's own mode (z = μ), what it would decide
+    actions: np.ndarray  # (B, K) grid bins
+    ref_mode: np.ndarray  # (B,) reference action's bin
+    mode: np.ndarray  # (B,) the policy's own mode (z = μ), what it would decide
 
 
 class RLTask:
@@ -116,10 +122,20 @@ class RLTask:
     name = "rloo"
     stage = RL_STAGE
 
-    def __init__(self, data: DemandData, table: LabelTable, outcomes: Outcomes,
-                 reference: ORPRModel, cfg: RLConfig, days: tuple[int, int], seed: int,
-                 val_samples: int, pool: np.ndarray | None = None,
-                 target: np.ndarray | None = None, log_m: float = 0.0):
+    def __init__(
+        self,
+        data: DemandData,
+        table: LabelTable,
+        outcomes: Outcomes,
+        reference: ORPRModel,
+        cfg: RLConfig,
+        days: tuple[int, int],
+        seed: int,
+        val_samples: int,
+        pool: np.ndarray | None = None,
+        target: np.ndarray | None = None,
+        log_m: float = 0.0,
+    ):
         """``days = (validation start, held-out start)``; ``pool``: the eligible states
         (default all); ``target``: the rule's bin per state (default ``v*``); ``log_m``:
         the multiplier ``m`` on ``λ*`` to start from."""
@@ -135,7 +151,13 @@ class RLTask:
         grid = table.grid
         self.rule_scale = cfg.rule_scale if cfg.rule_scale > 0 else float(grid[-1] - grid[0])
         self.epochs = cfg.epochs
-        alpha = cfg.alpha if cfg.alpha > 0 else float(np.median(table.alpha)) if len(table.alpha) else 0.95
+        alpha = (
+            cfg.alpha
+            if cfg.alpha > 0
+            else float(np.median(table.alpha))
+            if len(table.alpha)
+            else 0.95
+        )
         self.budget = 1.0 - alpha
         self.log_m = float(log_m)
         self.step_stats: dict[str, float] = {}
@@ -160,8 +182,12 @@ class RLTask:
         groups = [{"params": list(model.decision_head.parameters()), "lr": self.cfg.lr}]
         if self.cfg.encoder_lr_scale > 0:
             model.encoder.requires_grad_(True)
-            groups.append({"params": list(model.encoder.parameters()),
-                           "lr": self.cfg.lr * self.cfg.encoder_lr_scale})
+            groups.append(
+                {
+                    "params": list(model.encoder.parameters()),
+                    "lr": self.cfg.lr * self.cfg.encoder_lr_scale,
+                }
+            )
         return torch.optim.AdamW(groups, lr=self.cfg.lr, weight_decay=0.0)
 
     def loss(self, model: ORPRModel, batch: np.ndarray, epoch: int, index: int) -> torch.Tensor:
@@ -180,12 +206,21 @@ class RLTask:
         kl = categorical_kl(s.logits, s.ref_logits)
         loss = rloo_loss(logp.squeeze(-1), advantages, kl, self.cfg.beta)
         self.step_stats = {
-            **batch_means({
-                "reward": reward, "r_sim": r_sim, "r_rule": r_rule, "kl": kl.detach(),
-                "entropy": categorical_entropy(s.logits.detach()),
-                "pareto_rate": outcome > 0, "dominated_rate": outcome < 0,
-            }, share),
-            "lam_scale_used": lam_scale, "lam_scale": self.lam_scale, "log_m": self.log_m,
+            **batch_means(
+                {
+                    "reward": reward,
+                    "r_sim": r_sim,
+                    "r_rule": r_rule,
+                    "kl": kl.detach(),
+                    "entropy": categorical_entropy(s.logits.detach()),
+                    "pareto_rate": outcome > 0,
+                    "dominated_rate": outcome < 0,
+                },
+                share,
+            ),
+            "lam_scale_used": lam_scale,
+            "lam_scale": self.lam_scale,
+            "log_m": self.log_m,
             "mode_loss_share": loss_share,
         }
         return share_weighted(loss, share)
@@ -212,8 +247,10 @@ class RLTask:
         stock_share = _ratio(stock.sum(), o.sale[rows].sum())
         loss_share = _ratio(loss.sum(), o.sale[rows].sum())
         self.val_stats = {
-            "val_stock_days": stock_share, "val_loss_share": loss_share,
-            "lam_scale": self.lam_scale, "log_m": self.log_m,
+            "val_stock_days": stock_share,
+            "val_loss_share": loss_share,
+            "lam_scale": self.lam_scale,
+            "log_m": self.log_m,
             "val_reward": float(reward.mean()),
             "val_reward_ref": float(self.cfg.omega * ref_rule.mean()),
             "val_pareto_rate": float((outcome > 0).mean()),
@@ -259,11 +296,13 @@ class RLTask:
         if self._shared is None:
             a, b = model.encoder.state_dict(), self.reference.encoder.state_dict()
             self._shared = self.cfg.encoder_lr_scale == 0 and all(
-                torch.equal(a[k], b[k]) for k in a)
+                torch.equal(a[k], b[k]) for k in a
+            )
         return self._shared
 
-    def sample(self, model: ORPRModel, batch: np.ndarray, share: BatchShare | None = None
-               ) -> Sampled:
+    def sample(
+        self, model: ORPRModel, batch: np.ndarray, share: BatchShare | None = None
+    ) -> Sampled:
         """Draw ``K`` actions per state from ``π`` (``z = μ + σ·ε``) and score them under
         ``π_ref`` with the same ``ε``; ``share``: where ``batch`` lies in the whole batch of a
         data-parallel step (default: it is the whole batch)."""
@@ -284,8 +323,9 @@ class RLTask:
             mode = head.logits(mu, h).argmax(-1).numpy()
         return Sampled(logits, ref_logits, actions, ref_mode, mode)
 
-    def modes(self, model: ORPRModel, rows: np.ndarray, batch: int = 2048
-              ) -> tuple[np.ndarray, np.ndarray]:
+    def modes(
+        self, model: ORPRModel, rows: np.ndarray, batch: int = 2048
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The policy's and the reference's mode bins (``z = μ``) on ``rows``."""
         was = model.training
         model.eval()
@@ -300,8 +340,9 @@ class RLTask:
         model.train(was)
         return mode, ref_mode
 
-    def rewards(self, rows: np.ndarray, actions: np.ndarray, ref_mode: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def rewards(
+        self, rows: np.ndarray, actions: np.ndarray, ref_mode: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``r_sim``, ``r_rule`` and the Pareto outcome of ``actions`` ``(B, K)`` at ``rows``."""
         o, grid = self.out, self.table.grid
         stock, loss = o.stock[rows[:, None], actions], o.loss[rows[:, None], actions]
@@ -318,8 +359,13 @@ class RLTask:
         score = cost_reward if self.cfg.reward == "cost" else sim_reward
         r_sim = score(stock, loss, ref_stock, ref_loss, lam, scale)
         outcome = pareto_outcome(stock, loss, ref_stock, ref_loss)
-        r_rule = rule_reward(grid[actions], grid[self.target[rows]][:, None],
-                             o.position[rows][:, None], self.rule_scale, self.cfg.against_weight)
+        r_rule = rule_reward(
+            grid[actions],
+            grid[self.target[rows]][:, None],
+            o.position[rows][:, None],
+            self.rule_scale,
+            self.cfg.against_weight,
+        )
         return r_sim, r_rule, outcome
 
 
@@ -329,16 +375,38 @@ class ExpertTask(RLTask):
     name = "expert"
     stage = EXPERT_STAGE
 
-    def __init__(self, data: DemandData, table: LabelTable, outcomes: Outcomes,
-                 reference: ORPRModel, cfg: RLConfig, days: tuple[int, int], seed: int,
-                 val_samples: int, rows: np.ndarray, v_index: np.ndarray,
-                 log_m: float = 0.0):
+    def __init__(
+        self,
+        data: DemandData,
+        table: LabelTable,
+        outcomes: Outcomes,
+        reference: ORPRModel,
+        cfg: RLConfig,
+        days: tuple[int, int],
+        seed: int,
+        val_samples: int,
+        rows: np.ndarray,
+        v_index: np.ndarray,
+        log_m: float = 0.0,
+    ):
         target = table.v_index.copy()
         target[rows] = v_index
-        stage_cfg = dataclasses.replace(cfg, beta=cfg.expert_beta, epochs=cfg.expert_epochs,
-                                        omega=cfg.expert_omega, dual_lr=0.0)
-        super().__init__(data, table, outcomes, reference, stage_cfg, days, seed, val_samples,
-                         pool=rows, target=target, log_m=log_m)
+        stage_cfg = dataclasses.replace(
+            cfg, beta=cfg.expert_beta, epochs=cfg.expert_epochs, omega=cfg.expert_omega, dual_lr=0.0
+        )
+        super().__init__(
+            data,
+            table,
+            outcomes,
+            reference,
+            stage_cfg,
+            days,
+            seed,
+            val_samples,
+            pool=rows,
+            target=target,
+            log_m=log_m,
+        )
         self.warm_epochs = min(cfg.expert_warm_epochs, cfg.expert_epochs)
         self.warm_lr = cfg.expert_warm_lr
 
@@ -371,8 +439,14 @@ class ExpertTask(RLTask):
             ref_logits = ref.logits(ref.posterior(h_ref)[0], h_ref)
         kl = categorical_kl(head.logits(mu, h), ref_logits)
         ce = label_cross_entropy(logits, torch.from_numpy(self.target[batch]))
-        self.step_stats = batch_means({"cross_entropy": ce.detach(), "kl": kl.detach(),
-                                       "entropy": categorical_entropy(logits.detach())}, share)
+        self.step_stats = batch_means(
+            {
+                "cross_entropy": ce.detach(),
+                "kl": kl.detach(),
+                "entropy": categorical_entropy(logits.detach()),
+            },
+            share,
+        )
         return share_weighted(ce + self.cfg.beta * kl.mean(), share)
 
 

@@ -79,8 +79,9 @@ def load_panel(cfg: Config, path: str | Path | None = None, fmt: str | None = No
 
         daily, units = m5.read_tables(source, cut_date(m5.date_span(source), holdout))
     else:
-        raise InputError(source, "unknown format; valid: synthetic, stationary, canonical, frn, m5",
-                         value=fmt)
+        raise InputError(
+            source, "unknown format; valid: synthetic, stationary, canonical, frn, m5", value=fmt
+        )
     canonical.validate(daily, units, source)
     panel = canonical.to_panel(daily, units, cfg, source)
     panel = panel.sample_units(cfg.data.max_units, cfg.data.sample_seed)

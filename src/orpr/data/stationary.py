@@ -21,8 +21,12 @@ from orpr.errors import InputError
 from orpr.oracle.model import Demand, parse_demand
 from orpr.oracle.solve import check_solvable
 
-FLAGS = {"--demand": "stationary.demand", "--lead-time": "stationary.lead_time",
-         "--penalty": "stationary.penalty", "--holding": "stationary.holding"}
+FLAGS = {
+    "--demand": "stationary.demand",
+    "--lead-time": "stationary.lead_time",
+    "--penalty": "stationary.penalty",
+    "--holding": "stationary.holding",
+}
 """The oracle's flags and the config keys that set them."""
 
 
@@ -31,8 +35,12 @@ def instance_demand(cfg: StationaryConfig) -> Demand:
     try:
         return parse_demand(cfg.demand)
     except InputError:
-        raise InputError("config", "expected poisson:MEAN or geometric:MEAN (MEAN > 0)",
-                         column="stationary.demand", value=cfg.demand) from None
+        raise InputError(
+            "config",
+            "expected poisson:MEAN or geometric:MEAN (MEAN > 0)",
+            column="stationary.demand",
+            value=cfg.demand,
+        ) from None
 
 
 def check_instance(cfg: StationaryConfig) -> None:
@@ -42,18 +50,21 @@ def check_instance(cfg: StationaryConfig) -> None:
     try:
         check_solvable(cfg.demand, cfg.lead_time, cfg.penalty, cfg.holding)
     except InputError as e:
-        raise InputError("config", e.problem, column=FLAGS.get(e.file, e.file),
-                         value=e.value) from None
+        raise InputError(
+            "config", e.problem, column=FLAGS.get(e.file, e.file), value=e.value
+        ) from None
 
 
 def demand_draws(cfg: StationaryConfig) -> np.ndarray:
     """Daily demand of every unit, float64 counts ``(unit, day)``; unit ``u`` draws from its
     own stream ``[seed, u]``, so a unit's path does not depend on how many units there are."""
     law = instance_demand(cfg)
-    return np.stack([
-        law.sample(np.random.default_rng([cfg.seed, u]), cfg.days).astype(np.float64)
-        for u in range(cfg.units)
-    ])
+    return np.stack(
+        [
+            law.sample(np.random.default_rng([cfg.seed, u]), cfg.days).astype(np.float64)
+            for u in range(cfg.units)
+        ]
+    )
 
 
 def generate_tables(cfg: StationaryConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -70,23 +81,27 @@ def generate_tables(cfg: StationaryConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
     ids = np.array([f"U{u:05d}" for u in range(n_units)])
     start = dt.date.fromisoformat(cfg.start)
     dates = np.arange(np.datetime64(start), np.datetime64(start) + n_days)
-    daily = pl.DataFrame({
-        "unit_id": np.repeat(ids, n_days),
-        "date": np.tile(dates, n_units),
-        "sales": demand.reshape(-1),
-        "true_demand": demand.reshape(-1),
-        "promo": np.zeros(n_units * n_days, dtype=np.int8),
-        "holiday": np.zeros(n_units * n_days, dtype=np.int8),
-    })
-    units = pl.DataFrame({
-        "unit_id": ids,
-        "location": np.full(n_units, "S0"),
-        "cat_1": np.full(n_units, "stationary"),
-        "lead_time": np.full(n_units, cfg.lead_time, dtype=np.int64),
-        "review_period": np.ones(n_units, dtype=np.int64),
-        "review_offset": np.zeros(n_units, dtype=np.int64),
-        "unit_cost": np.ones(n_units),
-        "holding_rate": np.full(n_units, float(cfg.holding)),
-        "lost_penalty": np.full(n_units, float(cfg.penalty)),
-    })
+    daily = pl.DataFrame(
+        {
+            "unit_id": np.repeat(ids, n_days),
+            "date": np.tile(dates, n_units),
+            "sales": demand.reshape(-1),
+            "true_demand": demand.reshape(-1),
+            "promo": np.zeros(n_units * n_days, dtype=np.int8),
+            "holiday": np.zeros(n_units * n_days, dtype=np.int8),
+        }
+    )
+    units = pl.DataFrame(
+        {
+            "unit_id": ids,
+            "location": np.full(n_units, "S0"),
+            "cat_1": np.full(n_units, "stationary"),
+            "lead_time": np.full(n_units, cfg.lead_time, dtype=np.int64),
+            "review_period": np.ones(n_units, dtype=np.int64),
+            "review_offset": np.zeros(n_units, dtype=np.int64),
+            "unit_cost": np.ones(n_units),
+            "holding_rate": np.full(n_units, float(cfg.holding)),
+            "lost_penalty": np.full(n_units, float(cfg.penalty)),
+        }
+    )
     return daily, units

@@ -19,6 +19,11 @@ from orpr.labels.report import labels_json, render_labels
 from orpr.labels.run import LabelRun, make_labels
 
 __all__ = [
-    "LabelRun", "Labels", "labels_json", "load_labels", "make_labels", "render_labels",
+    "LabelRun",
+    "Labels",
+    "labels_json",
+    "load_labels",
+    "make_labels",
+    "render_labels",
     "write_labels",
 ]

@@ -40,9 +40,28 @@ if TYPE_CHECKING:
     from orpr.labels.run import LabelRun
 
 TABLE, CANDIDATES, META, SUMMARY = (
-    "labels.parquet", "candidates.npz", "labels_meta.json", "labels_summary.json")
-COLUMNS = ("unit_id", "date", "day", "v_star", "v_index", "lam", "stock", "loss", "sale",
-           "d_hat", "on_hand", "pipeline", "alpha", "start_state", "budget_met")
+    "labels.parquet",
+    "candidates.npz",
+    "labels_meta.json",
+    "labels_summary.json",
+)
+COLUMNS = (
+    "unit_id",
+    "date",
+    "day",
+    "v_star",
+    "v_index",
+    "lam",
+    "stock",
+    "loss",
+    "sale",
+    "d_hat",
+    "on_hand",
+    "pipeline",
+    "alpha",
+    "start_state",
+    "budget_met",
+)
 """Columns of ``labels.parquet``, in order."""
 
 
@@ -85,12 +104,16 @@ def config_hash(cfg: Config) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def label_meta(panel: Panel, trace: LabelTrace, inputs: LabelInputs, cfg: Config,
-               seconds: float) -> dict[str, Any]:
+def label_meta(
+    panel: Panel, trace: LabelTrace, inputs: LabelInputs, cfg: Config, seconds: float
+) -> dict[str, Any]:
     """The ``labels_meta.json`` contents of a label run."""
     lc = cfg.labels
-    horizon = (f"H = max({lc.horizon_days}, {lc.horizon_min}, L + 1) days" if lc.horizon_days
-               else f"H = max(L + 2R, {lc.horizon_min}, L + 1) days per unit")
+    horizon = (
+        f"H = max({lc.horizon_days}, {lc.horizon_min}, L + 1) days"
+        if lc.horizon_days
+        else f"H = max(L + 2R, {lc.horizon_min}, L + 1) days per unit"
+    )
     rows = trace.rows
     return {
         "alpha": trace.alpha,
@@ -125,18 +148,34 @@ def to_labels(trace: LabelTrace, panel: Panel, grid: np.ndarray, meta: dict[str,
     return Labels(
         unit_id=np.asarray(panel.units.unit_id).astype(str)[r.unit],
         date=np.datetime_as_string(panel.dates[r.day], unit="D"),
-        day=r.day, v_star=grid[r.v_index], v_index=r.v_index, lam=r.lam, stock=r.stock,
-        loss=r.loss, sale=r.sale, d_hat=r.d_hat, on_hand=r.on_hand, pipeline=r.pipeline,
-        alpha=np.full(r.unit.size, trace.alpha), start_state=r.start, budget_met=r.met,
-        cand_stock=r.cand_stock, cand_loss=r.cand_loss, grid=grid, meta=meta,
+        day=r.day,
+        v_star=grid[r.v_index],
+        v_index=r.v_index,
+        lam=r.lam,
+        stock=r.stock,
+        loss=r.loss,
+        sale=r.sale,
+        d_hat=r.d_hat,
+        on_hand=r.on_hand,
+        pipeline=r.pipeline,
+        alpha=np.full(r.unit.size, trace.alpha),
+        start_state=r.start,
+        budget_met=r.met,
+        cand_stock=r.cand_stock,
+        cand_loss=r.cand_loss,
+        grid=grid,
+        meta=meta,
     )
 
 
 def labels_frame(labels: Labels) -> pl.DataFrame:
     """The labels table as a Polars frame (``COLUMNS``)."""
     n, width = labels.pipeline.shape
-    pipeline = (pl.Series("pipeline", labels.pipeline).cast(pl.List(pl.Float64)) if width
-                else pl.Series("pipeline", [[]] * n, dtype=pl.List(pl.Float64)))
+    pipeline = (
+        pl.Series("pipeline", labels.pipeline).cast(pl.List(pl.Float64))
+        if width
+        else pl.Series("pipeline", [[]] * n, dtype=pl.List(pl.Float64))
+    )
     cols = {name: getattr(labels, name) for name in COLUMNS if name != "pipeline"}
     frame = pl.DataFrame({**cols, "pipeline": pipeline})
     return frame.select(COLUMNS)
@@ -167,10 +206,19 @@ def load_labels(directory: str | Path) -> Labels:
     meta = json.loads((d / META).read_text(encoding="utf-8"))
     frame = pl.read_parquet(d / TABLE)
     width = int(meta["pipeline_slots"])
-    pipeline = (frame["pipeline"].cast(pl.Array(pl.Float64, width)).to_numpy() if width
-                else np.zeros((frame.height, 0)))
+    pipeline = (
+        frame["pipeline"].cast(pl.Array(pl.Float64, width)).to_numpy()
+        if width
+        else np.zeros((frame.height, 0))
+    )
     with np.load(d / CANDIDATES) as npz:
         cand_stock, cand_loss, grid = npz["stock"], npz["loss"], npz["grid"]
     cols = {name: frame[name].to_numpy() for name in COLUMNS if name != "pipeline"}
-    return Labels(**cols, pipeline=np.asarray(pipeline, dtype=np.float64),
-                  cand_stock=cand_stock, cand_loss=cand_loss, grid=grid, meta=meta)
+    return Labels(
+        **cols,
+        pipeline=np.asarray(pipeline, dtype=np.float64),
+        cand_stock=cand_stock,
+        cand_loss=cand_loss,
+        grid=grid,
+        meta=meta,
+    )

@@ -42,8 +42,9 @@ class HindsightOracle:
     def decide(self, ctx: DecisionContext) -> np.ndarray:
         positions = context_positions(ctx, self.inputs.slots)
         stop = self.inputs.demand.shape[1]
-        decision = decide_groups(self.inputs, ctx.day, stop, positions, self.alpha, self.config,
-                                 self.workspace)
+        decision = decide_groups(
+            self.inputs, ctx.day, stop, positions, self.alpha, self.config, self.workspace
+        )
         return self.inputs.grid[decision.choice]
 
 
@@ -68,8 +69,9 @@ def oracle_inputs(panel: Panel, d_hat: np.ndarray, cfg: LabelsConfig) -> LabelIn
     return label_inputs(panel, d_hat, cfg)._replace(scenarios=0)
 
 
-def hindsight_oracle(panel: Panel, d_hat: np.ndarray, train: tuple[int, int],
-                     cfg: Config) -> HindsightOracle:
+def hindsight_oracle(
+    panel: Panel, d_hat: np.ndarray, train: tuple[int, int], cfg: Config
+) -> HindsightOracle:
     """The oracle for ``panel`` with the labels' α (calibrated on ``train`` if configured).
 
     Args:

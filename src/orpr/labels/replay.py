@@ -141,8 +141,13 @@ def group_codes(panel: Panel, rule: str) -> np.ndarray:
     return np.zeros(panel.n_units, dtype=np.int64)
 
 
-def label_inputs(panel: Panel, d_hat: np.ndarray, cfg: LabelsConfig,
-                 follow: np.ndarray | None = None, seed: int = 0) -> LabelInputs:
+def label_inputs(
+    panel: Panel,
+    d_hat: np.ndarray,
+    cfg: LabelsConfig,
+    follow: np.ndarray | None = None,
+    seed: int = 0,
+) -> LabelInputs:
     """The fixed inputs of a label run or of the oracle on ``panel``; ``follow``: the inventory
     days each unit orders up to after a decision day (default: the candidate is held); ``seed``:
     of the resampled futures (``cfg.scenarios``)."""
@@ -166,8 +171,9 @@ def label_inputs(panel: Panel, d_hat: np.ndarray, cfg: LabelsConfig,
     )
 
 
-def cost_prices(unit_cost: np.ndarray, holding_rate: np.ndarray, lost_penalty: np.ndarray
-                ) -> np.ndarray:
+def cost_prices(
+    unit_cost: np.ndarray, holding_rate: np.ndarray, lost_penalty: np.ndarray
+) -> np.ndarray:
     """Each unit's own ``λ = (p / c) / h``, days: the value-days of stock that cost as much as
     one value of lost demand (``h·c·I + p·lost = h·(c·I + λ·c·lost)``); ``inf`` where
     ``h = 0`` (stock is free: the least loss wins)."""
@@ -198,8 +204,13 @@ class Workspace:
         return flat[:size].reshape(shape)
 
 
-def candidate_state(positions: Positions, target: np.ndarray, rate: np.ndarray,
-                    lead_time: np.ndarray, workspace: Workspace | None = None) -> SimState:
+def candidate_state(
+    positions: Positions,
+    target: np.ndarray,
+    rate: np.ndarray,
+    lead_time: np.ndarray,
+    workspace: Workspace | None = None,
+) -> SimState:
     """The replay's start state ``(candidate, n)``: the position, or each v's steady one.
 
     Args:
@@ -223,7 +234,9 @@ def candidate_state(positions: Positions, target: np.ndarray, rate: np.ndarray,
     return SimState(on_hand, pipeline)
 
 
-def windows(lead_time: np.ndarray, horizon: np.ndarray, days_left: int) -> tuple[np.ndarray, np.ndarray]:
+def windows(
+    lead_time: np.ndarray, horizon: np.ndarray, days_left: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The affected days ``[L, min(H, days_left))`` relative to t, int64 ``(n,)`` each."""
     stop = np.minimum(horizon, days_left).astype(np.int64)
     return np.minimum(lead_time, stop).astype(np.int64), stop
@@ -240,8 +253,14 @@ def replay_width(inputs: LabelInputs, t: int, stop: int, units: np.ndarray) -> i
     return int(min(inputs.horizon[units].max(initial=0), stop - t))
 
 
-def replay_candidates(inputs: LabelInputs, t: int, stop: int, positions: Positions,
-                      workspace: Workspace | None = None, width: int | None = None) -> Replay:
+def replay_candidates(
+    inputs: LabelInputs,
+    t: int,
+    stop: int,
+    positions: Positions,
+    workspace: Workspace | None = None,
+    width: int | None = None,
+) -> Replay:
     """Replay every grid v from the positions over ``[t, t + H)``, cut at ``stop``.
 
     Args:
@@ -263,12 +282,14 @@ def replay_candidates(inputs: LabelInputs, t: int, stop: int, positions: Positio
     start, end = windows(params.lead_time, inputs.horizon[u], stop - t)
     demand = np.ascontiguousarray(inputs.demand[u, t : t + width])
     rate = inputs.d_hat[u, t]
-    target = order_up_to(inputs.grid[:, None], rate[None, :], inputs.whole_units,
-                         out=ws.array("target", (m, n)))
+    target = order_up_to(
+        inputs.grid[:, None], rate[None, :], inputs.whole_units, out=ws.array("target", (m, n))
+    )
     state = candidate_state(positions, target, rate, params.lead_time, ws)
     if inputs.follow is not None:  # the candidate on day t, then the continuation rule
-        target = continuation_targets(target, inputs.follow[u], inputs.d_hat[u, t : t + width],
-                                      inputs.whole_units)
+        target = continuation_targets(
+            target, inputs.follow[u], inputs.d_hat[u, t : t + width], inputs.whole_units
+        )
     held, lost = simulate_totals(demand, target, state, params, start, end, day0=t)
     cost = inputs.unit_cost[u][:, None]
     return Replay(
@@ -278,17 +299,20 @@ def replay_candidates(inputs: LabelInputs, t: int, stop: int, positions: Positio
     )
 
 
-def scenario_uniforms(seed: int, t: int, units: np.ndarray, count: int, width: int
-                      ) -> np.ndarray:
+def scenario_uniforms(seed: int, t: int, units: np.ndarray, count: int, width: int) -> np.ndarray:
     """Uniforms in [0, 1) ``(n, count, width)`` from a counter hash (splitmix64) of
     ``(seed, t, unit, scenario, day)``: each unit's draws depend on its panel index only, never
     on which other units (or shard) share the call."""
     with np.errstate(over="ignore"):
-        key = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
-               + np.uint64(t) * np.uint64(0xD1B54A32D192ED03))
-        x = (key + units.astype(np.uint64)[:, None, None] * np.uint64(0x8CB92BA72F3D8DD7)
-             + np.arange(count, dtype=np.uint64)[None, :, None] * np.uint64(0xABC98388FB8FAC03)
-             + np.arange(width, dtype=np.uint64)[None, None, :] * np.uint64(0x94D049BB133111EB))
+        key = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(t) * np.uint64(
+            0xD1B54A32D192ED03
+        )
+        x = (
+            key
+            + units.astype(np.uint64)[:, None, None] * np.uint64(0x8CB92BA72F3D8DD7)
+            + np.arange(count, dtype=np.uint64)[None, :, None] * np.uint64(0xABC98388FB8FAC03)
+            + np.arange(width, dtype=np.uint64)[None, None, :] * np.uint64(0x94D049BB133111EB)
+        )
         for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
             x = (x ^ (x >> np.uint64(shift))) * np.uint64(mult)
         x ^= x >> np.uint64(31)
@@ -301,13 +325,15 @@ def scenario_demand(inputs: LabelInputs, units: np.ndarray, t: int, width: int) 
     such day gets zeros."""
     lo = max(0, t - inputs.scenario_days)
     past = inputs.demand[units, lo:t]
-    listed = np.ones(past.shape, dtype=bool) if inputs.active is None else (
-        inputs.active[units, lo:t])
+    listed = (
+        np.ones(past.shape, dtype=bool) if inputs.active is None else (inputs.active[units, lo:t])
+    )
     count = listed.sum(axis=1)
     order = np.argsort(~listed, axis=1, kind="stable")  # each row's listed days first
     draws = scenario_uniforms(inputs.seed, t, units + inputs.unit0, inputs.scenarios, width)
-    pick = np.minimum((draws * count[:, None, None]).astype(np.int64),
-                      np.maximum(count - 1, 0)[:, None, None])
+    pick = np.minimum(
+        (draws * count[:, None, None]).astype(np.int64), np.maximum(count - 1, 0)[:, None, None]
+    )
     days = np.take_along_axis(order[:, None, :], pick.reshape(len(units), 1, -1), axis=2)
     out = np.take_along_axis(past[:, None, :], days, axis=2).reshape(pick.shape)
     return np.where(count[:, None, None] > 0, out, 0.0) if past.shape[1] else np.zeros(pick.shape)
@@ -325,9 +351,12 @@ def _scenario_replay(inputs: LabelInputs, t: int, positions: Positions, width: i
     demand = np.ascontiguousarray(scenario_demand(inputs, u, t, width).reshape(n * k, width))
     rate = inputs.d_hat[u, t][copies]
     target = order_up_to(inputs.grid[:, None], rate[None, :], inputs.whole_units)
-    state = candidate_state(positions._replace(**{
-        f: getattr(positions, f)[copies] for f in Positions._fields}), target, rate,
-        params.lead_time)
+    state = candidate_state(
+        positions._replace(**{f: getattr(positions, f)[copies] for f in Positions._fields}),
+        target,
+        rate,
+        params.lead_time,
+    )
     if inputs.follow is not None:  # d̂_t on every later day: a later d̂ reads the real future
         rates = np.broadcast_to(rate[:, None], (n * k, width))
         target = continuation_targets(target, inputs.follow[u][copies], rates, inputs.whole_units)
@@ -340,8 +369,9 @@ def _scenario_replay(inputs: LabelInputs, t: int, positions: Positions, width: i
     )
 
 
-def continuation_targets(first: np.ndarray, follow: np.ndarray, rates: np.ndarray,
-                         whole_units: bool) -> np.ndarray:
+def continuation_targets(
+    first: np.ndarray, follow: np.ndarray, rates: np.ndarray, whole_units: bool
+) -> np.ndarray:
     """Targets ``(candidate, n, width)``: each candidate's ``first`` level ``(candidate, n)``
     on the decision day, then ``follow`` days ``(n,)`` of each later day's ``d̂`` (``rates``,
     ``(n, width)`` from the decision day on), the same for every candidate."""
@@ -357,25 +387,49 @@ def least_cost(replay: Replay, lam: np.ndarray) -> np.ndarray:
     return np.argmin(priced_cost(replay.stock, replay.loss, np.asarray(lam)[:, None]), axis=1)
 
 
-def solve_groups(replay: Replay, group: np.ndarray, alpha: float, cfg: LabelsConfig
-                 ) -> list[tuple[np.ndarray, MckpSolution]]:
+def solve_groups(
+    replay: Replay, group: np.ndarray, alpha: float, cfg: LabelsConfig
+) -> list[tuple[np.ndarray, MckpSolution]]:
     """One knapsack per group code: ``[(rows of the group, solution)]``, groups ascending."""
     codes = np.unique(group)
     if codes.size == 1:  # one group: no copies of the outcome tables
         rows = np.arange(group.size)
-        return [(rows, solve_mckp(replay.stock, replay.loss, loss_budget(replay.sale, alpha),
-                                  cfg.lam_steps, cfg.lam_range))]
+        return [
+            (
+                rows,
+                solve_mckp(
+                    replay.stock,
+                    replay.loss,
+                    loss_budget(replay.sale, alpha),
+                    cfg.lam_steps,
+                    cfg.lam_range,
+                ),
+            )
+        ]
     out = []
     for code in codes:
         rows = np.flatnonzero(group == code)
         budget = loss_budget(replay.sale[rows], alpha)
-        out.append((rows, solve_mckp(replay.stock[rows], replay.loss[rows], budget,
-                                     cfg.lam_steps, cfg.lam_range)))
+        out.append(
+            (
+                rows,
+                solve_mckp(
+                    replay.stock[rows], replay.loss[rows], budget, cfg.lam_steps, cfg.lam_range
+                ),
+            )
+        )
     return out
 
 
-def decide_groups(inputs: LabelInputs, t: int, stop: int, positions: Positions, alpha: float,
-                  cfg: LabelsConfig, workspace: Workspace | None = None) -> GroupDecision:
+def decide_groups(
+    inputs: LabelInputs,
+    t: int,
+    stop: int,
+    positions: Positions,
+    alpha: float,
+    cfg: LabelsConfig,
+    workspace: Workspace | None = None,
+) -> GroupDecision:
     """Candidate replay + knapsack for the units deciding on day t (labels and the oracle).
 
     Args:
@@ -388,8 +442,9 @@ def decide_groups(inputs: LabelInputs, t: int, stop: int, positions: Positions, 
         workspace: reusable buffers (see ``Workspace``).
     """
     replay = replay_candidates(inputs, t, stop, positions, workspace)
-    return choose(replay, inputs.group[positions.units], alpha, cfg,
-                  unit_prices(inputs, positions.units, cfg))
+    return choose(
+        replay, inputs.group[positions.units], alpha, cfg, unit_prices(inputs, positions.units, cfg)
+    )
 
 
 def unit_prices(inputs: LabelInputs, units: np.ndarray, cfg: LabelsConfig) -> np.ndarray | None:
@@ -397,15 +452,24 @@ def unit_prices(inputs: LabelInputs, units: np.ndarray, cfg: LabelsConfig) -> np
     return inputs.lam[units] if cfg.alpha_mode == "cost" and inputs.lam is not None else None
 
 
-def choose(replay: Replay, group: np.ndarray, alpha: float, cfg: LabelsConfig,
-           lam: np.ndarray | None = None) -> GroupDecision:
+def choose(
+    replay: Replay,
+    group: np.ndarray,
+    alpha: float,
+    cfg: LabelsConfig,
+    lam: np.ndarray | None = None,
+) -> GroupDecision:
     """The knapsack of every group over replayed candidates; ``group`` codes ``(n,)``. With
     ``lam`` (each unit's own price, ``alpha_mode = "cost"``) every unit takes its least-cost
     candidate instead: no service budget couples the units."""
     n = len(group)
     if lam is not None:
-        return GroupDecision(least_cost(replay, lam), np.asarray(lam, dtype=np.float64),
-                             np.ones(n, dtype=bool), replay)
+        return GroupDecision(
+            least_cost(replay, lam),
+            np.asarray(lam, dtype=np.float64),
+            np.ones(n, dtype=bool),
+            replay,
+        )
     choice, lam, met = np.zeros(n, dtype=np.int64), np.zeros(n), np.ones(n, dtype=bool)
     for rows, sol in solve_groups(replay, group, alpha, cfg):
         choice[rows], lam[rows], met[rows] = sol.choice, sol.lam, sol.met

@@ -25,8 +25,10 @@ def quantiles(values: np.ndarray, levels: tuple[float, ...] = QUANTILES) -> dict
     """``{"q05": …, …}`` of ``values`` (empty dict when there are none)."""
     if values.size == 0:
         return {}
-    return {f"q{round(q * 100):02d}": float(x) for q, x in zip(levels, np.quantile(values, levels),
-                                                               strict=True)}
+    return {
+        f"q{round(q * 100):02d}": float(x)
+        for q, x in zip(levels, np.quantile(values, levels), strict=True)
+    }
 
 
 def v_histogram(v_index: np.ndarray, grid: np.ndarray) -> dict[str, int]:
@@ -50,26 +52,51 @@ def labels_json(run: LabelRun) -> dict[str, Any]:
         "states": int(labels.day.size),
         "units_labelled": labels.meta["units_labelled"],
         "alpha": run.alpha,
-        "alpha_mode": (labels.meta.get("alpha_mode", "given") if run.calibration is None
-                       else run.calibration.mode),
-        "calibration": None if run.calibration is None else {
-            "target": run.calibration.target, "value": _finite(run.calibration.value),
+        "alpha_mode": (
+            labels.meta.get("alpha_mode", "given")
+            if run.calibration is None
+            else run.calibration.mode
+        ),
+        "calibration": None
+        if run.calibration is None
+        else {
+            "target": run.calibration.target,
+            "value": _finite(run.calibration.value),
             "met": run.calibration.met,
             "trials": [[a, _finite(m)] for a, m in run.calibration.trials],
         },
-        "v_star": {"mean": float(labels.v_star.mean()) if labels.v_star.size else None,
-                   "quantiles": quantiles(labels.v_star),
-                   "histogram": v_histogram(labels.v_index, labels.grid)},
-        "lam": {"decisions": int(prices.lam.size), "quantiles": quantiles(prices.lam),
-                "budget_unmet": int((~prices.met).sum())},
-        "policies": {row.name: {**{k: _finite(v) for k, v in row.metrics._asdict().items()},
-                                "oracle": row.oracle} for row in run.policies},
-        "mckp_gap": {"checks": len(run.gaps),
-                     "mean": float(np.mean([g.gap for g in gaps])) if gaps else None,
-                     "max": float(np.max([g.gap for g in gaps])) if gaps else None,
-                     "groups": [{"units": g.units, "lagrangian": g.lagrangian,
-                                 "exact": _finite(g.exact), "gap": _finite(g.gap),
-                                 "status": g.status} for g in run.gaps]},
+        "v_star": {
+            "mean": float(labels.v_star.mean()) if labels.v_star.size else None,
+            "quantiles": quantiles(labels.v_star),
+            "histogram": v_histogram(labels.v_index, labels.grid),
+        },
+        "lam": {
+            "decisions": int(prices.lam.size),
+            "quantiles": quantiles(prices.lam),
+            "budget_unmet": int((~prices.met).sum()),
+        },
+        "policies": {
+            row.name: {
+                **{k: _finite(v) for k, v in row.metrics._asdict().items()},
+                "oracle": row.oracle,
+            }
+            for row in run.policies
+        },
+        "mckp_gap": {
+            "checks": len(run.gaps),
+            "mean": float(np.mean([g.gap for g in gaps])) if gaps else None,
+            "max": float(np.max([g.gap for g in gaps])) if gaps else None,
+            "groups": [
+                {
+                    "units": g.units,
+                    "lagrangian": g.lagrangian,
+                    "exact": _finite(g.exact),
+                    "gap": _finite(g.gap),
+                    "status": g.status,
+                }
+                for g in run.gaps
+            ],
+        },
         "meta": run.labels.meta,
     }
 
@@ -79,13 +106,17 @@ def render_labels(run: LabelRun, console: Console | None = None) -> None:
     console = console or Console()
     fig = labels_json(run)
     meta = run.labels.meta
-    console.print(f"[bold]OR labels[/bold] · {fig['states']:,} states of "
-                  f"{fig['units_labelled']:,} units · {meta['start']} … {meta['end']} · "
-                  f"α = {run.alpha:.4g} ({fig['alpha_mode']}) · groups: {meta['group_rule']}")
+    console.print(
+        f"[bold]OR labels[/bold] · {fig['states']:,} states of "
+        f"{fig['units_labelled']:,} units · {meta['start']} … {meta['end']} · "
+        f"α = {run.alpha:.4g} ({fig['alpha_mode']}) · groups: {meta['group_rule']}"
+    )
     if run.calibration is not None:
         c = run.calibration
-        console.print(f"α calibrated for {c.mode} = {c.target:g}: reached {c.value:.4g} "
-                      f"({'met' if c.met else 'not met'}) in {len(c.trials)} label runs")
+        console.print(
+            f"α calibrated for {c.mode} = {c.target:g}: reached {c.value:.4g} "
+            f"({'met' if c.met else 'not met'}) in {len(c.trials)} label runs"
+        )
     console.print(_distribution_table(fig))
     console.print(_histogram_line(run.labels.v_index, run.labels.grid))
     console.print(_policy_table(run))
@@ -106,8 +137,9 @@ def _histogram_line(v_index: np.ndarray, grid: np.ndarray, bins: int = 10) -> st
     """Counts of ``v*`` in ``bins`` equal spans of the grid, one line."""
     edges = np.linspace(grid[0], grid[-1], bins + 1)
     counts, _ = np.histogram(grid[v_index], bins=edges)
-    cells = [f"{lo:g}–{hi:g}: {c:,}" for lo, hi, c in zip(edges[:-1], edges[1:], counts,
-                                                           strict=True)]
+    cells = [
+        f"{lo:g}–{hi:g}: {c:,}" for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=True)
+    ]
     return "v* histogram · " + " · ".join(cells)
 
 
@@ -128,5 +160,7 @@ def _gap_line(gap: dict[str, Any]) -> str:
     sizes = ", ".join(str(g["units"]) for g in gap["groups"])
     if gap["mean"] is None:
         return f"Lagrangian vs MILP: {gap['checks']} groups ({sizes} units), no exact optimum"
-    return (f"Lagrangian vs MILP on {gap['checks']} sampled groups ({sizes} units): "
-            f"relative stock gap mean {gap['mean']:.3%}, max {gap['max']:.3%}")
+    return (
+        f"Lagrangian vs MILP on {gap['checks']} sampled groups ({sizes} units): "
+        f"relative stock gap mean {gap['mean']:.3%}, max {gap['max']:.3%}"
+    )

@@ -118,12 +118,26 @@ def labelled_days(inputs: LabelInputs, start: int, stop: int) -> np.ndarray:
 def empty_rows(count: int, n_candidates: int, slots: int) -> StateRows:
     """Preallocated state rows for ``count`` states."""
     f8, i8 = np.float64, np.int64
-    shapes = dict(unit=i8, day=i8, v_index=i8, lam=f8, met=bool, start=bool, stock=f8,
-                  loss=f8, sale=f8, d_hat=f8, on_hand=f8)
+    shapes = dict(
+        unit=i8,
+        day=i8,
+        v_index=i8,
+        lam=f8,
+        met=bool,
+        start=bool,
+        stock=f8,
+        loss=f8,
+        sale=f8,
+        d_hat=f8,
+        on_hand=f8,
+    )
     cols = {name: np.zeros(count, dtype=dtype) for name, dtype in shapes.items()}
-    return StateRows(**cols, pipeline=np.zeros((count, max(slots - 1, 0))),
-                     cand_stock=np.zeros((count, n_candidates), dtype=np.float32),
-                     cand_loss=np.zeros((count, n_candidates), dtype=np.float32))
+    return StateRows(
+        **cols,
+        pipeline=np.zeros((count, max(slots - 1, 0))),
+        cand_stock=np.zeros((count, n_candidates), dtype=np.float32),
+        cand_loss=np.zeros((count, n_candidates), dtype=np.float32),
+    )
 
 
 class Book(NamedTuple):
@@ -187,8 +201,15 @@ def roll_labels(
             v = inputs.grid[decision.choice]
             labels = np.split(v, np.cumsum([len(p.units) for p, _ in parts])[:-1])
             at = slice(int(offsets[j]), int(offsets[j + 1]))
-            _fill_rows(rows, at, t, positions, decision, inputs.d_hat[due, t],
-                       label_positions(inputs, t, positions, v))
+            _fill_rows(
+                rows,
+                at,
+                t,
+                positions,
+                decision,
+                inputs.d_hat[due, t],
+                label_positions(inputs, t, positions, v),
+            )
         if progress is not None:
             progress(j + 1, days)
     flows = engine.call(shards, "finish", [(v,) for v in labels])
@@ -199,9 +220,11 @@ def roll_labels(
 def shard_inputs(inputs: LabelInputs, units: slice) -> LabelInputs:
     """The inputs of the unit range ``units`` (views), unit indices counted from its start."""
     return inputs._replace(
-        demand=inputs.demand[units], d_hat=inputs.d_hat[units],
+        demand=inputs.demand[units],
+        d_hat=inputs.d_hat[units],
         params=SimParams(*(np.asarray(a)[units] for a in inputs.params)),
-        unit_cost=inputs.unit_cost[units], group=inputs.group[units],
+        unit_cost=inputs.unit_cost[units],
+        group=inputs.group[units],
         horizon=inputs.horizon[units],
         lam=None if inputs.lam is None else inputs.lam[units],
         follow=None if inputs.follow is None else inputs.follow[units],
@@ -210,8 +233,9 @@ def shard_inputs(inputs: LabelInputs, units: slice) -> LabelInputs:
     )
 
 
-def label_positions(inputs: LabelInputs, t: int, positions: Positions, v: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def label_positions(
+    inputs: LabelInputs, t: int, positions: Positions, v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The deciding units' state at the start of day t under their labels ``v``: as it was,
     or, for a unit starting, the steady position of ``v · d̂_t``; ``(n,)`` and ``(n, P)``."""
     on_hand, pipeline = positions.on_hand.copy(), positions.pipeline.copy()
@@ -238,14 +262,16 @@ class LabelShard:
             every shard).
     """
 
-    def __init__(self, inputs: LabelInputs, units: slice, start: int, stop: int,
-                 slots: int) -> None:
+    def __init__(
+        self, inputs: LabelInputs, units: slice, start: int, stop: int, slots: int
+    ) -> None:
         self.inputs = shard_inputs(inputs, units)
         self.start, self.stop = start, stop
         n = self.inputs.demand.shape[0]
         self.labelled = labelled_days(self.inputs, start, stop)
-        self.book = Book(np.zeros(n), np.zeros((n, slots)), np.full(n, -1, dtype=np.int64),
-                         np.zeros(n))
+        self.book = Book(
+            np.zeros(n), np.zeros((n, slots)), np.full(n, -1, dtype=np.int64), np.zeros(n)
+        )
         self.flows = Flows(*(np.zeros((n, stop - start)) for _ in Flows._fields))
         self.workspace = Workspace()
         self.deciding: tuple[int, Positions] | None = None
@@ -262,8 +288,9 @@ class LabelShard:
         if due.size == 0:
             m = len(self.inputs.grid)
             return positions, Replay(np.zeros((0, m)), np.zeros((0, m)), np.zeros(0))
-        return positions, replay_candidates(self.inputs, t, self.stop, positions,
-                                            self.workspace, width)
+        return positions, replay_candidates(
+            self.inputs, t, self.stop, positions, self.workspace, width
+        )
 
     def settle(self, labels: np.ndarray | None) -> None:
         """Hold ``labels`` (inventory days) from the last replayed day on; a unit's first
@@ -284,8 +311,9 @@ class LabelShard:
         return self.flows
 
 
-def join_replays(parts: list[tuple[Positions, Replay]], ranges: list[slice]
-                 ) -> tuple[Positions, Replay]:
+def join_replays(
+    parts: list[tuple[Positions, Replay]], ranges: list[slice]
+) -> tuple[Positions, Replay]:
     """The shards' positions and replays of one day as one, in unit order (panel indices)."""
     if len(parts) == 1:
         return parts[0]
@@ -304,8 +332,9 @@ def join_flows(parts: list[Flows]) -> Flows:
     return Flows(*(np.concatenate(f) for f in zip(*parts, strict=True)))
 
 
-def advance(inputs: LabelInputs, book: Book, units: np.ndarray, until: int, flows: Flows,
-            start: int) -> None:
+def advance(
+    inputs: LabelInputs, book: Book, units: np.ndarray, until: int, flows: Flows, start: int
+) -> None:
     """Simulate ``units`` from their ``since`` day to ``until`` under their labels (kept on
     any review day in between), writing their flows ``(unit, day − start)`` and new positions
     into ``book``; units not started yet are left alone."""
@@ -315,8 +344,9 @@ def advance(inputs: LabelInputs, book: Book, units: np.ndarray, until: int, flow
         if since >= until:
             continue
         params = SimParams(*(np.asarray(a)[group] for a in inputs.params))
-        target = order_up_to(book.v[group][:, None], inputs.d_hat[group, since:until],
-                             inputs.whole_units)
+        target = order_up_to(
+            book.v[group][:, None], inputs.d_hat[group, since:until], inputs.whole_units
+        )
         state = SimState(book.on_hand[group][None], book.pipeline[group][None])
         demand = np.ascontiguousarray(inputs.demand[group, since:until])
         step, end = simulate(demand, target[None], state, params, day0=int(since))
@@ -326,9 +356,15 @@ def advance(inputs: LabelInputs, book: Book, units: np.ndarray, until: int, flow
         book.since[group] = until
 
 
-def _fill_rows(rows: StateRows, at: slice, t: int, positions: Positions,
-               decision: GroupDecision, rate: np.ndarray,
-               state: tuple[np.ndarray, np.ndarray]) -> None:
+def _fill_rows(
+    rows: StateRows,
+    at: slice,
+    t: int,
+    positions: Positions,
+    decision: GroupDecision,
+    rate: np.ndarray,
+    state: tuple[np.ndarray, np.ndarray],
+) -> None:
     """Write one day's states into the preallocated rows ``at``; ``rate`` is ``d̂_t`` and
     ``state`` the units' start-of-day on-hand and pipeline under their labels."""
     replay, choice, due = decision.replay, decision.choice, positions.units

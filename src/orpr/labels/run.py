@@ -96,28 +96,33 @@ def make_labels(
     check_labels_config(cfg)
     split = time_split(panel, cfg)
     train = (split.train_start, split.holdout_start)
-    d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days,
-                            cfg.split.rate_floor)
-    inputs = label_inputs(panel, d_hat, cfg.labels, continuation_days(panel, d_hat, split, cfg),
-                          seed=cfg.seed)
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
+    inputs = label_inputs(
+        panel, d_hat, cfg.labels, continuation_days(panel, d_hat, split, cfg), seed=cfg.seed
+    )
     warmup = cfg.split.warmup_days
     with open_engine(cfg.compute) as engine:  # unit shards: in-process or on Ray
         alpha, calibration, trace = label_alpha(panel, inputs, train, cfg, progress, engine)
         if trace is None:
             trace = roll_labels(inputs, *train, alpha, cfg.labels, progress, engine)
         mask = label_mask(trace, panel.active, warmup)
-        baselines = [baseline_row(name, panel, d_hat, split, cfg, mask, engine)
-                     for name in BASELINES]
+        baselines = [
+            baseline_row(name, panel, d_hat, split, cfg, mask, engine) for name in BASELINES
+        ]
     policies = (PolicyRow(LABEL_POLICY, True, trace_metrics(trace, panel, warmup)), *baselines)
     gaps = gap_checks(trace.rows, inputs.group, alpha, cfg)
     meta = label_meta(panel, trace, inputs, cfg, time.perf_counter() - began)
     labels = to_labels(trace, panel, inputs.grid, meta)
-    return LabelRun(labels, alpha, calibration, group_prices(trace.rows, inputs.group),
-                    policies, gaps, meta)
+    return LabelRun(
+        labels, alpha, calibration, group_prices(trace.rows, inputs.group), policies, gaps, meta
+    )
 
 
-def continuation_days(panel: Panel, d_hat: np.ndarray, split: Split, cfg: Config
-                      ) -> np.ndarray | None:
+def continuation_days(
+    panel: Panel, d_hat: np.ndarray, split: Split, cfg: Config
+) -> np.ndarray | None:
     """What candidates do after their decision day: None (``hold``), or the incumbent's
     inventory days per unit, tuned on the training period (``incumbent``)."""
     if cfg.labels.continuation != "incumbent":
@@ -149,8 +154,12 @@ def check_labels_config(cfg: Config) -> None:
 
 
 def label_alpha(
-    panel: Panel, inputs: LabelInputs, train: tuple[int, int], cfg: Config,
-    progress: Callable[[int, int], None] | None = None, engine: Engine | None = None,
+    panel: Panel,
+    inputs: LabelInputs,
+    train: tuple[int, int],
+    cfg: Config,
+    progress: Callable[[int, int], None] | None = None,
+    engine: Engine | None = None,
 ) -> tuple[float, Calibration | None, LabelTrace | None]:
     """α of the labels: ``policy.alpha``, or calibrated on ``train`` (with its label run);
     label runs go to ``engine`` (default: in this process)."""
@@ -163,8 +172,9 @@ def label_alpha(
         m = trace_metrics(trace, panel, cfg.split.warmup_days)
         return (m.in_stock_rate if lc.alpha_mode == "in_stock" else m.turnover_days), trace
 
-    calibration, trace = calibrate_alpha(measure, lc.alpha_mode, lc.target, lc.alpha_range,
-                                         lc.calibration_steps)
+    calibration, trace = calibrate_alpha(
+        measure, lc.alpha_mode, lc.target, lc.alpha_range, lc.calibration_steps
+    )
     return calibration.alpha, calibration, trace
 
 
@@ -186,18 +196,33 @@ def trace_metrics(trace: LabelTrace, panel: Panel, warmup: int) -> Metrics:
     return summarize(totals)
 
 
-def baseline_row(name: str, panel: Panel, d_hat: np.ndarray, split: Split, cfg: Config,
-                 mask: np.ndarray, engine: Engine | None = None) -> PolicyRow:
+def baseline_row(
+    name: str,
+    panel: Panel,
+    d_hat: np.ndarray,
+    split: Split,
+    cfg: Config,
+    mask: np.ndarray,
+    engine: Engine | None = None,
+) -> PolicyRow:
     """A baseline fitted and backtested on the training period as ``evaluate`` does (from a
     warm-up at its start, in unit shards on ``engine``), scored on ``mask``."""
     policy = build_policy(name, panel, d_hat, split, cfg)
     warmup = cfg.split.warmup_days
     begin = min(split.train_start + warmup, split.holdout_start)
-    result = run_sharded(engine or LocalEngine(), panel, policy, d_hat, begin,
-                         split.holdout_start, begin - split.train_start)
+    result = run_sharded(
+        engine or LocalEngine(),
+        panel,
+        policy,
+        d_hat,
+        begin,
+        split.holdout_start,
+        begin - split.train_start,
+    )
     u = panel.units
-    totals = window_totals(result.on_hand, result.sales, result.lost, u.unit_cost,
-                           u.holding_rate, u.lost_penalty, mask)
+    totals = window_totals(
+        result.on_hand, result.sales, result.lost, u.unit_cost, u.holding_rate, u.lost_penalty, mask
+    )
     return PolicyRow(name, policy.oracle, summarize(totals))
 
 
@@ -210,12 +235,14 @@ def group_prices(rows: StateRows, group: np.ndarray) -> GroupPrices:
     """``λ*`` and the budget flag of every decision, in day then group order."""
     keys = decision_keys(rows, group)
     _, first, count = np.unique(keys, return_index=True, return_counts=True)
-    return GroupPrices(rows.day[first], group[rows.unit[first]], rows.lam[first],
-                       rows.met[first], count)
+    return GroupPrices(
+        rows.day[first], group[rows.unit[first]], rows.lam[first], rows.met[first], count
+    )
 
 
-def gap_checks(rows: StateRows, group: np.ndarray, alpha: float, cfg: Config
-               ) -> tuple[GapCheck, ...]:
+def gap_checks(
+    rows: StateRows, group: np.ndarray, alpha: float, cfg: Config
+) -> tuple[GapCheck, ...]:
     """Lagrangian vs MILP on ``milp_groups`` sampled decisions (seeded by ``cfg.seed``);
     a decision with more than ``milp_max_units`` units is checked on a seeded subsample."""
     lc = cfg.labels
@@ -233,6 +260,7 @@ def gap_checks(rows: StateRows, group: np.ndarray, alpha: float, cfg: Config
         stock = rows.cand_stock[idx].astype(np.float64)
         loss = rows.cand_loss[idx].astype(np.float64)
         budget = loss_budget(rows.sale[idx], alpha)
-        checks.append(compare_with_milp(stock, loss, budget, lc.lam_steps, lc.lam_range,
-                                        lc.milp_time_limit))
+        checks.append(
+            compare_with_milp(stock, loss, budget, lc.lam_steps, lc.lam_range, lc.milp_time_limit)
+        )
     return tuple(checks)
