@@ -24,10 +24,10 @@ from rich.table import Table
 
 from orpr.config import load_config
 from orpr.data import load_panel
-from orpr.evaluate import evaluate
-from orpr.finetune import finetune
+from orpr.evaluation.evaluate import evaluate
 from orpr.labels import make_labels, write_labels
-from orpr.pretrain import pretrain
+from orpr.rl.finetune import finetune
+from orpr.training.pretrain import pretrain
 
 
 def main() -> None:

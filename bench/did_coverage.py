@@ -2,7 +2,7 @@
 
 The case: the synthetic panel of a small demo-like config (80 units, 140 days, 28 held-out
 days), a pilot from the first held-out day with a seeded random half of the units treated
-(``orpr.pilot``), repeated over ``--seeds`` treated draws, for a treatment with an effect
+(``orpr.deploy.pilot``), repeated over ``--seeds`` treated draws, for a treatment with an effect
 (``base_stock``) and a placebo (``incumbent``, true effect 0). A well-calibrated interval
 holds the true effect in about 95 % of draws; the pre-trend test rejects at 5 % in about
 5 % of them.
@@ -20,7 +20,7 @@ import time
 
 from orpr.config import load_config
 from orpr.data import load_panel
-from orpr.pilot import run_pilot
+from orpr.deploy.pilot import run_pilot
 
 POLICIES = ("base_stock", "incumbent")
 

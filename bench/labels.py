@@ -23,10 +23,10 @@ import numpy as np
 
 from orpr.compute import Engine
 from orpr.config import LabelsConfig
+from orpr.data.rate import reference_rates
 from orpr.labels.replay import LabelInputs, horizons
 from orpr.labels.rolling import LabelTrace, roll_labels
-from orpr.rate import reference_rates
-from orpr.sim import SimParams
+from orpr.sim.kernel import SimParams
 
 UNITS, DAYS, REVIEW, HISTORY, ALPHA = 70_210, 365, 7, 28, 0.95
 WEEKDAY = np.array([1.0, 0.95, 0.95, 1.0, 1.1, 1.3, 1.3])

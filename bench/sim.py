@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from orpr.sim import (
+from orpr.sim.kernel import (
     SimParams,
     SimState,
     initial_state,

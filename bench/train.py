@@ -22,17 +22,17 @@ import time
 
 import numpy as np
 
+from orpr.baselines.contract import DecisionContext
 from orpr.config import load_config
 from orpr.data import load_panel
-from orpr.features import known_calendar
-from orpr.model import ORPRModel, count_parameters
-from orpr.policies import DecisionContext
-from orpr.pretrain import model_spec, training_days
-from orpr.pretrained_policy import PretrainedPolicy
-from orpr.rate import reference_rates
-from orpr.train_demand import DemandTask, demand_data
-from orpr.train_labels import LabelTable, LabelTask
-from orpr.train_loop import set_determinism, train_step
+from orpr.data.rate import reference_rates
+from orpr.model.features import known_calendar
+from orpr.model.network import ORPRModel, count_parameters
+from orpr.model.policy import PretrainedPolicy
+from orpr.training.demand import DemandTask, demand_data
+from orpr.training.labels import LabelTable, LabelTask
+from orpr.training.loop import set_determinism, train_step
+from orpr.training.pretrain import model_spec, training_days
 
 GRID = np.arange(61) * 0.5  # v, inventory days
 

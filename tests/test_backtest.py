@@ -7,15 +7,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from orpr.backtest import review_days, run_backtest, sim_params, steady_state
+from orpr.baselines.backtest import review_days, run_backtest, sim_params, steady_state
+from orpr.baselines.contract import DecisionContext
+from orpr.baselines.split import time_split
+from orpr.baselines.tuning import category_fill_rates, fit_incumbent, simulate_inventory_days
 from orpr.cli import app
 from orpr.config import load_config
 from orpr.data import load_panel
-from orpr.evaluate import evaluate, metrics_json, time_split
-from orpr.policies import DecisionContext
-from orpr.rate import reference_rates
-from orpr.sim import SimParams, pipeline_length, simulate
-from orpr.tuning import category_fill_rates, fit_incumbent, simulate_inventory_days
+from orpr.data.rate import reference_rates
+from orpr.evaluation.evaluate import evaluate, metrics_json
+from orpr.sim.kernel import SimParams, pipeline_length, simulate
 
 SMALL = ["synthetic.units=30", "synthetic.days=112", "split.holdout_days=28"]
 
@@ -98,7 +99,7 @@ def test_a_policy_never_sees_the_true_demand(panel, d_hat):
 def test_decisions_do_not_move_when_future_demand_changes(panel, d_hat):
     from dataclasses import replace
 
-    from orpr.policies import BaseStock
+    from orpr.baselines.rules import BaseStock
 
     policy = BaseStock(0.9, 56)
     before = run_backtest(panel, policy, d_hat, 80, 90)

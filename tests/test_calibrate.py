@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from orpr.calibrate import calibrate_alpha, meets
 from orpr.config import load_config
 from orpr.data import load_panel
-from orpr.labels import labels_json, make_labels
+from orpr.labels import make_labels
+from orpr.labels.calibrate import calibrate_alpha, meets
 
 
 def in_stock_of(alpha: float) -> tuple[float, str]:
@@ -75,4 +75,4 @@ def test_a_calibrated_label_run_reaches_its_in_stock_target():
     assert label_policy.in_stock_rate == pytest.approx(run.calibration.value)
     assert label_policy.in_stock_rate >= 0.8
     assert (run.labels.alpha == run.alpha).all()
-    json.dumps(labels_json(run), allow_nan=False)
+    json.dumps(run.to_json(), allow_nan=False)

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orpr.config import Config, UnitRulesConfig, load_config
-from orpr.data import FRN_COLUMNS, canonical, infer_format, load_panel
+from orpr.data import canonical, infer_format, load_panel
+from orpr.data.load import FRN_COLUMNS
 from orpr.data.unit_rules import assign_parameters
 from orpr.errors import InputError
 

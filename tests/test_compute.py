@@ -10,18 +10,20 @@ import pytest
 import ray
 from typer.testing import CliRunner
 
-from orpr.backtest import run_backtest, run_sharded
+from orpr.baselines.backtest import run_backtest, run_sharded
+from orpr.baselines.split import time_split
 from orpr.cli import app
 from orpr.compute import LocalEngine, open_engine, reachable, spans
 from orpr.config import ComputeConfig, load_config
 from orpr.data import load_panel
+from orpr.data.rate import reference_rates
+from orpr.deploy.recommend import recommend
 from orpr.errors import InputError
-from orpr.evaluate import build_policy, evaluate, metrics_json, time_split
+from orpr.evaluation.evaluate import evaluate, metrics_json
+from orpr.evaluation.policies import FitInputs, build_policy
 from orpr.labels import make_labels
 from orpr.labels.replay import label_inputs
 from orpr.labels.rolling import roll_labels
-from orpr.rate import reference_rates
-from orpr.recommend import recommend
 from test_recommend import save_random_model
 
 SMALL = {
@@ -111,7 +113,7 @@ def test_local_shards_give_the_one_shard_labels_and_backtest():
     assert identical(
         roll_labels(inputs, *window), roll_labels(inputs, *window, engine=LocalEngine(4))
     )
-    policy = build_policy("base_stock", panel, d_hat, split, cfg)
+    policy = build_policy("base_stock", FitInputs(panel, d_hat, split, cfg))
     days = split.holdout_start, split.stop, cfg.split.warmup_days
     whole = run_backtest(panel, policy, d_hat, *days)
     assert identical(whole, run_sharded(LocalEngine(3), panel, policy, d_hat, *days))

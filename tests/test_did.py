@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from orpr.cli import app
 from orpr.config import load_config
 from orpr.data import load_panel
-from orpr.did import additive_effect, design, estimate_did
-from orpr.pilot import draw_treated, run_pilot
+from orpr.deploy.did import additive_effect, design, estimate_did
+from orpr.deploy.pilot import draw_treated, run_pilot
 
 PILOT = ["synthetic.units=80", "synthetic.days=140", "split.holdout_days=28"]
 HEADLINE = ("turnover_days", "in_stock_rate", "holding_cost")

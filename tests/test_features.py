@@ -7,7 +7,9 @@ import pytest
 
 from orpr.config import load_config
 from orpr.data import load_panel
-from orpr.features import (
+from orpr.data.rate import reference_rates
+from orpr.data.segments import abc_xyz
+from orpr.model.features import (
     C_ATTR,
     C_CAL,
     C_SALES,
@@ -18,8 +20,6 @@ from orpr.features import (
     hash_ids,
     known_calendar,
 )
-from orpr.rate import reference_rates
-from orpr.segments import abc_xyz
 
 SPEC = FeatureSpec(window=14, patch=7, calendar_days=7, pipeline_slots=3, hash_buckets=64)
 

@@ -10,20 +10,20 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from orpr.checkpoint import load_model
 from orpr.cli import app
 from orpr.config import load_config
 from orpr.data import load_panel
+from orpr.data.rate import reference_rates
 from orpr.errors import InputError
-from orpr.evaluate import evaluate
-from orpr.expert import category_uplift, expert_targets, promotion_states, snap_up
-from orpr.finetune import finetune
-from orpr.pretrain import pretrain, training_days
-from orpr.rate import reference_rates
-from orpr.train_demand import demand_data
-from orpr.train_labels import read_labels
-from orpr.train_loop import LoopState, fit
-from orpr.train_rl import RLTask, read_outcomes
+from orpr.evaluation.evaluate import evaluate
+from orpr.model.checkpoint import load_model
+from orpr.rl.expert import category_uplift, expert_targets, promotion_states, snap_up
+from orpr.rl.finetune import finetune
+from orpr.rl.tasks import RLTask, read_outcomes
+from orpr.training.demand import demand_data
+from orpr.training.labels import read_labels
+from orpr.training.loop import LoopState, fit
+from orpr.training.pretrain import pretrain, training_days
 from test_pretrain import TINY, fabricate_labels
 
 RL = [
@@ -235,8 +235,8 @@ def test_rloo_raises_the_probability_of_a_known_best_action_and_lowers_cost(setu
 
     def measure(m):
         m.eval()
-        from orpr.model import to_tensors
-        from orpr.train_labels import label_features
+        from orpr.model.network import to_tensors
+        from orpr.training.labels import label_features
 
         with torch.no_grad():
             x = to_tensors(label_features(data, table, rows, m.spec.features))
@@ -253,8 +253,9 @@ def test_rloo_raises_the_probability_of_a_known_best_action_and_lowers_cost(setu
 
 
 def test_orpr_expert_decides_as_orpr_except_where_a_promotion_is_planned(setup):
-    from orpr.evaluate import build_policy, time_split
-    from orpr.policies import DecisionContext
+    from orpr.baselines.contract import DecisionContext
+    from orpr.baselines.split import time_split
+    from orpr.evaluation.policies import FitInputs, build_policy
 
     cfg, panel, _, root, _ = setup
     run_cfg = load_config(
@@ -264,8 +265,8 @@ def test_orpr_expert_decides_as_orpr_except_where_a_promotion_is_planned(setup):
     d_hat = reference_rates(
         panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
     )
-    general = build_policy("orpr", panel, d_hat, split, run_cfg)
-    expert = build_policy("orpr_expert", panel, d_hat, split, run_cfg)
+    general = build_policy("orpr", FitInputs(panel, d_hat, split, run_cfg))
+    expert = build_policy("orpr_expert", FitInputs(panel, d_hat, split, run_cfg))
     t = split.holdout_start
     units = np.arange(panel.n_units)
     rng = np.random.default_rng(0)

@@ -11,8 +11,8 @@ import pytest
 
 from orpr.config import load_config
 from orpr.data import frn, latent, load_panel, profiles
+from orpr.data.panel import Panel, Units
 from orpr.errors import InputError
-from orpr.panel import Panel, Units
 
 REAL_FILE = Path("/work/shared/data/frn50k/train.parquet")
 HOURS = np.arange(24)

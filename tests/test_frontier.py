@@ -5,13 +5,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from orpr.baselines.split import time_split
 from orpr.config import load_config
 from orpr.data import load_panel
+from orpr.data.rate import reference_rates
 from orpr.errors import InputError
-from orpr.evaluate import build_policy, evaluate, metrics_json, time_split
-from orpr.frontier import efficient, frontier, frontier_json, value_at
-from orpr.locations import held_out_stores, held_out_units
-from orpr.rate import reference_rates
+from orpr.evaluation.evaluate import evaluate, metrics_json
+from orpr.evaluation.frontier import efficient, frontier, frontier_json, value_at
+from orpr.evaluation.locations import held_out_stores, held_out_units
+from orpr.evaluation.policies import FitInputs, build_policy
 
 SMALL = ["synthetic.units=48", "synthetic.days=112", "split.holdout_days=28"]
 
@@ -147,7 +149,7 @@ def tuned_safety(panel, cfg, held):
     d_hat = reference_rates(
         panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
     )
-    return build_policy("incumbent", panel, d_hat, split, cfg, held).safety
+    return build_policy("incumbent", FitInputs(panel, d_hat, split, cfg, held)).safety
 
 
 def test_the_location_holdout_never_tunes_on_held_out_stores(panel):
@@ -191,7 +193,7 @@ def test_a_calibrated_oracle_alpha_ignores_the_held_out_stores(panel):
 
     def alpha(p):
         d_hat = reference_rates(p.demand, p.active, cfg.split.history_days, cfg.split.rate_floor)
-        return build_policy("or_hindsight", p, d_hat, split, cfg, held).alpha
+        return build_policy("or_hindsight", FitInputs(p, d_hat, split, cfg, held)).alpha
 
     assert alpha(panel) == alpha(perturbed(panel, held))
 
@@ -218,7 +220,7 @@ def test_holding_out_every_store_is_refused_in_one_line():
 
 
 def test_a_category_sold_only_at_held_out_stores_gets_the_safety_of_all_fitting_units(panel):
-    from orpr.tuning import fit_incumbent
+    from orpr.baselines.tuning import fit_incumbent
 
     cfg = load_config(None, [*SMALL, "split.holdout_locations=3"])
     held = held_out_units(panel, cfg)

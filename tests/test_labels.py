@@ -7,14 +7,18 @@ import numpy as np
 import polars as pl
 import pytest
 
-from orpr.backtest import review_days
+from orpr.baselines.backtest import review_days
+from orpr.baselines.contract import DecisionContext
+from orpr.baselines.split import time_split
 from orpr.config import load_config
 from orpr.data import load_panel
+from orpr.data.rate import reference_rates
 from orpr.errors import InputError
-from orpr.evaluate import evaluate, time_split
-from orpr.labels import labels_json, load_labels, make_labels, render_labels, write_labels
+from orpr.evaluation.evaluate import evaluate
+from orpr.labels import load_labels, make_labels, write_labels
 from orpr.labels.artifacts import COLUMNS
 from orpr.labels.hindsight import context_positions
+from orpr.labels.knapsack import loss_budget
 from orpr.labels.replay import (
     Positions,
     horizons,
@@ -25,10 +29,8 @@ from orpr.labels.replay import (
 )
 from orpr.labels.rolling import labelled_days, roll_labels
 from orpr.labels.run import trace_metrics
-from orpr.mckp import loss_budget
-from orpr.policies import DecisionContext
-from orpr.rate import reference_rates
-from orpr.sim import SimParams, SimState, simulate_reference
+from orpr.report.labels import render_labels
+from orpr.sim.kernel import SimParams, SimState, simulate_reference
 
 SMALL = {
     "synthetic.units": 48,
@@ -215,7 +217,7 @@ def test_label_artifacts_round_trip(tmp_path):
     assert frame.columns == list(COLUMNS)
     assert frame.schema["pipeline"] == pl.List(pl.Float64)
     assert back.meta["states"] == frame.height == back.cand_stock.shape[0]
-    summary = labels_json(run)
+    summary = run.to_json()
     assert set(summary) >= {"states", "alpha", "v_star", "lam", "policies", "mckp_gap"}
     assert list(summary["policies"]) == ["or_labels", "incumbent", "base_stock"]
     json.dumps(summary, allow_nan=False)

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from orpr.config import SyntheticConfig
 from orpr.data import latent, profiles
+from orpr.data.panel import Panel, Units
 from orpr.data.synthetic import generate_arrays
-from orpr.panel import Panel, Units
 
 
 def make_panel(

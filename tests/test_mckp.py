@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orpr.lagrangian import lagrangian_choice, lagrangian_mckp, lam_lattice, monotone_rows
-from orpr.mckp import best_uniform, fill_slack, loss_budget, solve_mckp, totals
-from orpr.mckp_exact import brute_force_mckp, compare_with_milp, milp_mckp, relative_gap
+from orpr.labels.knapsack import best_uniform, fill_slack, loss_budget, solve_mckp, totals
+from orpr.labels.lagrangian import lagrangian_choice, lagrangian_mckp, lam_lattice, monotone_rows
+from orpr.labels.milp import brute_force_mckp, compare_with_milp, milp_mckp, relative_gap
 
 
 @st.composite

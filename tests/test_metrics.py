@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from orpr.metrics import fill_rate, in_stock, summarize, turnover_days, window_totals
-from orpr.segments import abc_class, abc_xyz, xyz_class
+from orpr.data.segments import abc_class, abc_xyz, xyz_class
+from orpr.sim.metrics import fill_rate, in_stock, summarize, turnover_days, window_totals
 
 
 def test_turnover_days_is_inventory_value_over_sales_value():

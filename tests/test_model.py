@@ -6,10 +6,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orpr.checkpoint import load_model, load_optimizer, optimizer_tensors, save_model
 from orpr.config import load_config
-from orpr.features import C_ATTR, C_CAL, C_SALES, Features, FeatureSpec
-from orpr.model import (
+from orpr.model.checkpoint import load_model, load_optimizer, optimizer_tensors, save_model
+from orpr.model.features import C_ATTR, C_CAL, C_SALES, Features, FeatureSpec
+from orpr.model.network import (
     ModelSpec,
     ORPRModel,
     count_parameters,
@@ -17,7 +17,7 @@ from orpr.model import (
     label_cross_entropy,
     pinball_loss,
 )
-from orpr.pretrain import model_spec
+from orpr.training.pretrain import model_spec
 
 TINY = ModelSpec(
     FeatureSpec(window=14, patch=7, calendar_days=7, pipeline_slots=3, hash_buckets=32),

@@ -1,7 +1,7 @@
 """The exact lost-sales oracle against textbook cases with known answers.
 
 Instances follow Zipkin (2008): Poisson demand with mean 5, holding cost h = 1 per unit and day,
-penalty p per lost unit, lead time L in days. Symbols as in ``orpr.oracle``.
+penalty p per lost unit, lead time L in days. Symbols as in ``orpr.stationary``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from orpr.errors import InputError
-from orpr.oracle import (
+from orpr.stationary import (
     Demand,
     Truncation,
     base_stock_cost,

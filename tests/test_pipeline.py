@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from orpr.cli import app
 from orpr.config import load_config
 from orpr.data import load_panel
-from orpr.pipeline import STAGES, fingerprints, run_pipeline
+from orpr.pipeline.stages import STAGES, fingerprints, run_pipeline
 from test_finetune import RL
 from test_pretrain import TINY
 

@@ -15,16 +15,16 @@ import pytest
 import torch
 from rich.console import Console
 
-from orpr.checkpoint import load_model
 from orpr.config import load_config
 from orpr.data import load_panel
+from orpr.data.rate import reference_rates
 from orpr.errors import InputError
-from orpr.evaluate import evaluate
-from orpr.pretrain import pretrain, pretrain_json, render_pretrain
-from orpr.rate import reference_rates
-from orpr.train_demand import demand_targets, seasonal_naive, wape
-from orpr.train_labels import read_labels
-from orpr.train_loop import lr_factor
+from orpr.evaluation.evaluate import evaluate
+from orpr.model.checkpoint import load_model
+from orpr.training.demand import demand_targets, seasonal_naive, wape
+from orpr.training.labels import read_labels
+from orpr.training.loop import lr_factor
+from orpr.training.pretrain import pretrain, pretrain_json, render_pretrain
 
 GRID = np.arange(61) * 0.5
 TINY = [

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from orpr.policies import days_of_cover, demand_sum_quantile
-from orpr.rate import reference_rates
-from orpr.tuning import smallest_meeting
+from orpr.baselines.rules import days_of_cover, demand_sum_quantile
+from orpr.baselines.tuning import smallest_meeting
+from orpr.data.rate import reference_rates
 
 
 def test_reference_rate_uses_only_the_days_before():

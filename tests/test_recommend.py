@@ -11,17 +11,17 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from orpr.backtest import run_backtest
-from orpr.checkpoint import save_model
+from orpr.baselines.backtest import run_backtest
 from orpr.cli import app
 from orpr.config import load_config
 from orpr.data import load_panel
+from orpr.data.rate import reference_rates
+from orpr.deploy.positions import read_positions, spread_pipeline
+from orpr.deploy.recommend import choose_policy, fit_policy, recommend
 from orpr.errors import InputError
-from orpr.model import ORPRModel
-from orpr.positions import read_positions, spread_pipeline
-from orpr.pretrain import model_spec
-from orpr.rate import reference_rates
-from orpr.recommend import choose_policy, fit_policy, recommend
+from orpr.model.checkpoint import save_model
+from orpr.model.network import ORPRModel
+from orpr.training.pretrain import model_spec
 
 SMALL = [
     "synthetic.units=60",

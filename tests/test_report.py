@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from orpr.cli import app
 from orpr.config import load_config
 from orpr.data import load_panel
-from orpr.report import SECTIONS
-from orpr.run_artifacts import record_lists, to_curve
+from orpr.report.artifacts import record_lists, to_curve
+from orpr.report.html import SECTIONS
 
 SMALL = [
     "synthetic.units=32",

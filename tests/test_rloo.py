@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from orpr.rloo import (
+from orpr.rl.rloo import (
     categorical_entropy,
     categorical_kl,
     loo_advantages,
@@ -117,7 +117,7 @@ def test_the_loss_pushes_up_actions_with_positive_advantage_only():
 
 
 def test_the_dual_step_raises_m_while_the_policy_loses_more_than_its_budget():
-    from orpr.rloo import LOG_M_BOUNDS, dual_step
+    from orpr.rl.rloo import LOG_M_BOUNDS, dual_step
 
     assert dual_step(0.0, loss_share=0.10, budget=0.05, lr=0.1) == pytest.approx(0.1)
     assert dual_step(0.0, loss_share=0.075, budget=0.05, lr=0.1) == pytest.approx(0.05)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orpr.sim import (
+from orpr.sim.kernel import (
     SimParams,
     SimState,
     Trajectory,

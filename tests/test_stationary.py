@@ -9,13 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from orpr.backtest import order_up_to, run_backtest
+from orpr.baselines.backtest import order_up_to, run_backtest
+from orpr.baselines.split import time_split
+from orpr.baselines.tuning import fit_incumbent
 from orpr.cli import app
 from orpr.config import load_config
 from orpr.data import load_panel
-from orpr.data.stationary import demand_draws
+from orpr.data.rate import reference_rates
 from orpr.errors import InputError
-from orpr.evaluate import build_policy, evaluate, time_split
+from orpr.evaluation.evaluate import evaluate
+from orpr.evaluation.policies import FitInputs, build_policy
 from orpr.labels.hindsight import oracle_inputs
 from orpr.labels.replay import (
     Positions,
@@ -30,22 +33,18 @@ from orpr.labels.replay import (
     scenario_uniforms,
 )
 from orpr.labels.rolling import shard_inputs
-from orpr.oracle.chain import base_stock_cost
-from orpr.oracle.model import parse_demand
-from orpr.rate import reference_rates
-from orpr.rloo import cost_reward
-from orpr.sim import SimParams, SimState, simulate
-from orpr.stationary import (
-    OPTIMAL,
+from orpr.rl.rloo import cost_reward
+from orpr.sim.kernel import SimParams, SimState, simulate
+from orpr.stationary.chain import base_stock_cost
+from orpr.stationary.instance import demand_draws
+from orpr.stationary.law import parse_demand
+from orpr.stationary.optimal import OPTIMAL, instance_oracle, oracle_states, table_orders
+from orpr.stationary.summary import (
     gap_pct,
-    instance_oracle,
     mean_and_stderr,
-    oracle_states,
     plug_in_base_stock,
     stationary_summary,
-    table_orders,
 )
-from orpr.tuning import fit_incumbent
 from test_finetune import RL
 from test_pretrain import TINY
 
@@ -216,7 +215,7 @@ def test_the_optimal_policy_in_the_backtest_reproduces_the_oracles_cost(panel):
     oracle = instance_oracle(cfg)
     split = time_split(panel, cfg)
     d_hat = reference_rates(panel.demand, panel.active, cfg.split.history_days, 0.01)
-    policy = build_policy(OPTIMAL, panel, d_hat, split, cfg)
+    policy = build_policy(OPTIMAL, FitInputs(panel, d_hat, split, cfg))
     result = run_backtest(panel, policy, d_hat, split.holdout_start, split.stop, 20)
     assert np.array_equal(result.on_hand, np.rint(result.on_hand))  # whole units throughout
     summary = stationary_summary(panel, cfg, [result])

@@ -13,13 +13,13 @@ import ray
 import torch
 from ray import cloudpickle
 
-from orpr.checkpoint import load_tensors
 from orpr.compute import fit_on_ray, worker_rank, worker_share
 from orpr.config import ComputeConfig, load_config
 from orpr.data import load_panel
-from orpr.finetune import STATE, finetune, load_inputs, train_stages
-from orpr.pretrain import pretrain, pretrain_json
-from orpr.train_loop import train_step
+from orpr.model.checkpoint import load_tensors
+from orpr.rl.finetune import STATE, finetune, load_inputs, train_stages
+from orpr.training.loop import train_step
+from orpr.training.pretrain import pretrain, pretrain_json
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from test_finetune import RL  # noqa: E402

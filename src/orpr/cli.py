@@ -122,11 +122,11 @@ def evaluate_cmd(
 ) -> None:
     """Backtest policies on the held-out days; print the table and write metrics.json."""
     from orpr.data import load_panel
-    from orpr.evaluate import evaluate, metrics_json
-    from orpr.frontier import frontier, frontier_json
-    from orpr.progress import day_progress
-    from orpr.render import render_evaluation, render_frontier
-    from orpr.run_dir import write_run_files
+    from orpr.evaluation.evaluate import evaluate, metrics_json
+    from orpr.evaluation.frontier import frontier, frontier_json
+    from orpr.model.run_dir import write_run_files
+    from orpr.report.progress import day_progress
+    from orpr.report.terminal import render_evaluation, render_frontier
 
     cfg = resolve_config(config, data, fmt, [*(overrides or []), *_model_override(model)])
     names = tuple(p.strip() for p in policies.split(",") if p.strip()) if policies else None
@@ -140,7 +140,7 @@ def evaluate_cmd(
     if out is not None:
         write_run_files(out, cfg, result)
         if cfg.eval.report:
-            from orpr.report import write_report
+            from orpr.report.html import write_report
 
             write_report(out / "report.html", panel, cfg, ev, fr, out)
     if as_json:
@@ -170,7 +170,7 @@ def oracle_lost_sales(
     as_json: JsonOpt = False,
 ) -> None:
     """Optimal, best base-stock and best capped base-stock average cost (R = 1, lost sales)."""
-    from orpr.oracle import solve_lost_sales
+    from orpr.stationary import solve_lost_sales
 
     result = solve_lost_sales(demand, lead_time, penalty, holding)
     if as_json:
@@ -206,8 +206,9 @@ def labels_cmd(
 ) -> None:
     """Generate the OR labels (v*, λ*) of the training period and compare the label policy."""
     from orpr.data import load_panel
-    from orpr.labels import labels_json, make_labels, render_labels, write_labels
-    from orpr.progress import day_progress
+    from orpr.labels import make_labels, write_labels
+    from orpr.report.labels import render_labels
+    from orpr.report.progress import day_progress
 
     cfg = resolve_config(config, data, fmt, overrides)
     panel = load_panel(cfg)
@@ -215,7 +216,7 @@ def labels_cmd(
         run = make_labels(panel, cfg, progress)
     write_labels(run, out)
     if as_json:
-        print_json(labels_json(run))
+        print_json(run.to_json())
     else:
         render_labels(run)
         typer.echo(f"wrote {out}")
@@ -234,7 +235,7 @@ def pretrain_cmd(
 ) -> None:
     """Pretrain the encoder on demand, then the decision head on the OR labels."""
     from orpr.data import load_panel
-    from orpr.pretrain import pretrain, pretrain_json, render_pretrain
+    from orpr.training.pretrain import pretrain, pretrain_json, render_pretrain
 
     cfg = resolve_config(config, data, fmt, overrides)
     run = pretrain(load_panel(cfg), labels, cfg, out, progress=not as_json)
@@ -262,13 +263,14 @@ def finetune_cmd(
 ) -> None:
     """Align the pretrained model with RLOO (orpr), then fine-tune it on promotions (orpr_expert)."""
     from orpr.data import load_panel
-    from orpr.finetune import finetune, finetune_json, render_finetune
+    from orpr.report.finetune import render_finetune
+    from orpr.rl.finetune import finetune
 
     extra = [] if expert is None else [f"rl.expert={json.dumps(expert)}"]
     cfg = resolve_config(config, data, fmt, [*(overrides or []), *extra])
     run = finetune(load_panel(cfg), model, labels, cfg, out, progress=not as_json)
     if as_json:
-        print_json(finetune_json(run))
+        print_json(run.to_json())
     else:
         render_finetune(run)
         typer.echo(f"wrote {out}")
@@ -292,8 +294,13 @@ def run_cmd(
     config changed.
     """
     from orpr.data import load_panel
-    from orpr.pipeline import pipeline_json, run_pipeline
-    from orpr.render import render_evaluation, render_frontier, render_metrics, render_stationary
+    from orpr.pipeline.stages import pipeline_json, run_pipeline
+    from orpr.report.terminal import (
+        render_evaluation,
+        render_frontier,
+        render_metrics,
+        render_stationary,
+    )
 
     cfg = resolve_config(config, data, fmt, overrides)
     folder = out if out is not None else Path("runs") / cfg.name
@@ -343,8 +350,8 @@ def recommend_cmd(
     Without --config, a run directory's config.toml is used when it has one.
     """
     from orpr.data import load_panel
-    from orpr.positions import read_positions
-    from orpr.recommend import (
+    from orpr.deploy.positions import read_positions
+    from orpr.deploy.recommend import (
         output_suffix,
         recommend,
         recommendation_json,
@@ -399,11 +406,11 @@ def did_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Difference-in-differences of a deployment on turnover days, in-stock rate, holding cost."""
-    from orpr.did import did_from_files, did_json, render_did
+    from orpr.deploy.did import did_from_files, did_json, render_did
 
     if simulate:
         from orpr.data import load_panel
-        from orpr.pilot import pilot_json, run_pilot, treatment_policy
+        from orpr.deploy.pilot import pilot_json, run_pilot, treatment_policy
 
         given = [
             n

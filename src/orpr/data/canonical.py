@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from orpr.config import Config, UnitRulesConfig
-from orpr.data import training_days
+from orpr.data.panel import Panel, Units
 from orpr.data.unit_rules import assign_parameters, draw_review_offsets
 from orpr.data.validate import (
     PARAMETERS,
@@ -36,8 +36,8 @@ from orpr.data.validate import (
     validate_daily,
     validate_units,
 )
+from orpr.data.window import training_days
 from orpr.errors import InputError
-from orpr.panel import Panel, Units
 
 SUFFIXES = (".parquet", ".csv")
 

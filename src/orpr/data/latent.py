@@ -63,7 +63,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from orpr.panel import Panel
+from orpr.data.panel import Panel
 
 SHAPE_MIN, SHAPE_MAX = 0.05, 100.0
 """Bounds of the gamma shape ``A_u`` of a unit's day-to-day demand variation."""

@@ -15,7 +15,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from orpr.panel import Panel
+from orpr.data.panel import Panel
 
 
 class DataSummary(NamedTuple):

@@ -10,20 +10,13 @@ Symbols:
 
 Modules: ``replay`` (candidate replay + group knapsack, shared with the oracle), ``rolling``
 (labels along the OR policy's own trajectory), ``hindsight`` (the ``or_hindsight`` policy),
-``run`` (``make_labels``: α, labels, comparison, MILP check), ``artifacts`` (files),
-``report`` (printing and JSON).
+``alpha`` (α given or calibrated), ``run`` (``make_labels``: α, labels, comparison, MILP
+check), ``records`` (the run and its JSON), ``artifacts`` (files); ``knapsack``,
+``lagrangian``, ``milp`` (the group knapsack and its exact check), ``calibrate`` (bisection).
 """
 
-from orpr.labels.artifacts import Labels, load_labels, write_labels
-from orpr.labels.report import labels_json, render_labels
-from orpr.labels.run import LabelRun, make_labels
+from orpr.labels.artifacts import Labels, load_labels
+from orpr.labels.records import LabelRun, write_labels
+from orpr.labels.run import make_labels
 
-__all__ = [
-    "LabelRun",
-    "Labels",
-    "labels_json",
-    "load_labels",
-    "make_labels",
-    "render_labels",
-    "write_labels",
-]
+__all__ = ["LabelRun", "Labels", "load_labels", "make_labels", "write_labels"]

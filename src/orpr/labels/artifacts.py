@@ -25,19 +25,16 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
 
 from orpr.config import Config, config_to_dict
+from orpr.data.panel import Panel
 from orpr.io import atomic_write, write_json, write_parquet
 from orpr.labels.replay import LabelInputs
 from orpr.labels.rolling import LabelTrace
-from orpr.panel import Panel
-
-if TYPE_CHECKING:
-    from orpr.labels.run import LabelRun
 
 TABLE, CANDIDATES, META, SUMMARY = (
     "labels.parquet",
@@ -181,12 +178,9 @@ def labels_frame(labels: Labels) -> pl.DataFrame:
     return frame.select(COLUMNS)
 
 
-def write_labels(run: LabelRun, out_dir: str | Path) -> list[Path]:
-    """Write the table, the candidate table, the meta and the summary into ``out_dir``."""
-    from orpr.labels.report import labels_json
-
+def write_tables(labels: Labels, out_dir: str | Path) -> list[Path]:
+    """Write the table, the candidate table and the meta into ``out_dir``."""
     out = Path(out_dir)
-    labels = run.labels
 
     def save_npz(tmp: Path) -> None:
         with tmp.open("wb") as fh:
@@ -196,7 +190,6 @@ def write_labels(run: LabelRun, out_dir: str | Path) -> list[Path]:
         write_parquet(out / TABLE, labels_frame(labels)),
         atomic_write(out / CANDIDATES, save_npz),
         write_json(out / META, labels.meta),
-        write_json(out / SUMMARY, labels_json(run)),
     ]
 
 

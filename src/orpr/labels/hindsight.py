@@ -8,18 +8,26 @@ On each review day t it takes the reviewing units' positions from the backtest
 labels' α — the same function (``replay.decide_groups``) that makes the labels. It sees the
 future, so it is marked ``oracle`` and is not implementable. Near the panel's end the replay
 window is cut at the last day.
+
+With a location hold-out, a calibrated α (``labels.alpha_mode`` other than ``given``) is
+calibrated on the other stores' units; the oracle then solves each day's knapsack over all
+units reviewing that day, as the labels do. Its frontier knob is α: the knapsack re-solved at
+each α.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from orpr.baselines.contract import DecisionContext, Policy
+from orpr.baselines.registry import FitInputs, PolicySpec, register
 from orpr.config import Config, LabelsConfig
+from orpr.data.panel import Panel
+from orpr.labels.alpha import check_labels_config, label_alpha
 from orpr.labels.replay import LabelInputs, Positions, Workspace, decide_groups, label_inputs
-from orpr.panel import Panel
-from orpr.policies import DecisionContext
 
 
 @dataclass(frozen=True)
@@ -80,9 +88,47 @@ def hindsight_oracle(
         train: the training days ``(start, stop)`` on which α is calibrated.
         cfg: the run configuration.
     """
-    from orpr.labels.run import check_labels_config, label_alpha
-
     check_labels_config(cfg)
     inputs = oracle_inputs(panel, d_hat, cfg.labels)
     alpha, _, _ = label_alpha(panel, inputs, train, cfg)
     return HindsightOracle(inputs, alpha, cfg.labels)
+
+
+def oracle_without(
+    panel: Panel, d_hat: np.ndarray, train: tuple[int, int], cfg: Config, fit: np.ndarray
+) -> HindsightOracle:
+    """``or_hindsight`` whose α (if calibrated) is calibrated on the units ``fit`` only."""
+    check_labels_config(cfg)
+    alpha = cfg.policy.alpha
+    if cfg.labels.alpha_mode != "given":
+        part = panel.take_units(fit)
+        alpha, _, _ = label_alpha(part, oracle_inputs(part, d_hat[fit], cfg.labels), train, cfg)
+    return HindsightOracle(oracle_inputs(panel, d_hat, cfg.labels), alpha, cfg.labels)
+
+
+def fit_oracle(inputs: FitInputs) -> HindsightOracle:
+    """The registry's ``or_hindsight``: α calibrated on the fitting units' training period."""
+    panel, d_hat, split, cfg, held = inputs
+    if inputs.holds_out:
+        return oracle_without(panel, d_hat, split.train, cfg, np.flatnonzero(~held))
+    return hindsight_oracle(panel, d_hat, split.train, cfg)
+
+
+def oracle_alphas(inputs: FitInputs, alphas: tuple[float, ...]) -> Iterator[tuple[float, Policy]]:
+    """The oracle at each α (nothing calibrated: α is the knob)."""
+    check_labels_config(inputs.cfg)
+    oracle_in = oracle_inputs(inputs.panel, inputs.d_hat, inputs.cfg.labels)
+    for a in alphas:
+        yield a, HindsightOracle(oracle_in, a, inputs.cfg.labels)
+
+
+register(
+    PolicySpec(
+        "or_hindsight",
+        fit_oracle,
+        oracle=True,
+        knob="alpha",
+        sweep=oracle_alphas,
+        fits_without_held=True,
+    )
+)

@@ -6,7 +6,7 @@ Symbols (DESIGN §2, §5):
     H     replay horizon, days: ``max(L + 2R, H_min)`` by default (``horizons``).
     v     candidate inventory days on the grid; the target is ``S = v · d̂_t``, held over H.
     d̂_t  reference rate of day t, units per day.
-    c     unit value; α the service target; λ the knapsack's multiplier (``orpr.mckp``).
+    c     unit value; α the service target; λ the knapsack's multiplier (``orpr.labels.knapsack``).
 
 From the units' positions at the start of day t, every candidate v is replayed with the
 simulator kernel over the days ``[t, t + H)`` of latent demand; the decision can only affect
@@ -23,12 +23,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from orpr.backtest import order_up_to, sim_params, steady_state
+from orpr.baselines.backtest import order_up_to, sim_params, steady_state
 from orpr.config import LabelsConfig
-from orpr.mckp import MckpSolution, loss_budget, solve_mckp
-from orpr.metrics import priced_cost
-from orpr.panel import Panel
-from orpr.sim import SimParams, SimState, pipeline_length, simulate_totals
+from orpr.data.panel import Panel
+from orpr.labels.knapsack import MckpSolution, loss_budget, solve_mckp
+from orpr.sim.kernel import SimParams, SimState, pipeline_length, simulate_totals
+from orpr.sim.metrics import priced_cost
 
 
 class LabelInputs(NamedTuple):
@@ -46,7 +46,7 @@ class LabelInputs(NamedTuple):
             "cost"``: every unit takes its least ``stock + λ·loss`` candidate, no knapsack).
         follow: inventory days each unit orders up to after the decision day
             (``continuation = "incumbent"``); None: every candidate is held over ``H``.
-        whole_units: targets are rounded to whole units (``orpr.backtest.order_up_to``).
+        whole_units: targets are rounded to whole units (``orpr.baselines.backtest.order_up_to``).
         active: the unit is listed that day, bool ``(unit, day)`` (None: every day).
         scenarios: ``K`` > 0: each candidate's outcome is its mean over ``K`` demand futures
             resampled from the unit's own past (``scenario_demand``) instead of the realised

@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from orpr.backtest import order_up_to, review_days, steady_state
+from orpr.baselines.backtest import order_up_to, review_days, steady_state
 from orpr.compute import Engine, LocalEngine, spans
 from orpr.config import LabelsConfig
 from orpr.labels.replay import (
@@ -43,7 +43,7 @@ from orpr.labels.replay import (
     replay_width,
     unit_prices,
 )
-from orpr.sim import SimParams, SimState, simulate
+from orpr.sim.kernel import SimParams, SimState, simulate
 
 
 class StateRows(NamedTuple):

@@ -1,0 +1,47 @@
+"""Every policy, registered: importing this module fills ``orpr.baselines.registry``.
+
+Each policy registers itself in its own module: the baselines in ``orpr.baselines.fit``,
+``or_hindsight`` in ``orpr.labels.hindsight``, ``optimal`` in ``orpr.stationary.optimal`` and
+the model policies in ``orpr.model.policy``. Evaluation, the frontier, recommendations and the
+pilot find them here, by name.
+"""
+
+from __future__ import annotations
+
+from orpr.baselines import fit
+from orpr.baselines.registry import (
+    REGISTRY,
+    FitInputs,
+    PolicySpec,
+    build_policy,
+    policy_spec,
+    sweep,
+)
+from orpr.labels import hindsight
+from orpr.model import policy
+from orpr.model.run_dir import MODEL_POLICIES
+from orpr.stationary import optimal
+
+POLICIES = ("incumbent", "base_stock", "or_hindsight", "optimal", *MODEL_POLICIES)
+"""Every policy, in the order tables and messages list them."""
+REGISTERED_BY = (fit, hindsight, optimal, policy)
+"""The modules whose import registers the policies."""
+
+for _name in POLICIES:  # registration order depends on import order; list in POLICIES order
+    REGISTRY[_name] = REGISTRY.pop(_name)
+
+ORACLES = tuple(name for name, spec in REGISTRY.items() if spec.oracle)
+"""Policies that read the future or know the demand law: marked in tables, never recommended."""
+KNOBS = {name: spec.knob for name, spec in REGISTRY.items() if spec.knob}
+"""The frontier's service knob of each policy family."""
+
+__all__ = [
+    "KNOBS",
+    "ORACLES",
+    "POLICIES",
+    "FitInputs",
+    "PolicySpec",
+    "build_policy",
+    "policy_spec",
+    "sweep",
+]

@@ -1,0 +1,1 @@
+"""Rendering at the edge: terminal tables, figures, progress bars and report.html."""

@@ -1,0 +1,475 @@
+"""Stages 3 and 4 end to end: RLOO alignment, then the expert promotion fine-tune.
+
+``finetune(panel, model_dir, labels_dir, cfg, out_dir)`` starts from a pretrained model
+(stage 2, the frozen reference ``π_ref``), aligns a copy of it with RLOO on the labelled
+states (``orpr.rl.tasks.RLTask``), saves it as ``orpr``, then fine-tunes a copy of that on
+promotion states against expert targets (``orpr.rl.expert``) with the KL anchored to the
+stage-3 policy, saved as ``orpr_expert``. Run directory (``orpr.model.run_dir`` layout)::
+
+    out_dir/
+      pretrained/                     the reference model (copied when it lives elsewhere)
+      orpr/, orpr_expert/             model.safetensors + model.json each
+      finetune.json                   per-epoch and per-step figures, validation, targets
+      checkpoint/finetune.safetensors the training state (resume point; stage "done" at the end)
+
+A checkpoint is resumed only when it was made from the same model, labels and ``[rl]``
+config (a hash in its metadata); otherwise the run stops with a one-line error.
+
+With ``[compute] engine = "ray"`` both stages train data-parallel on ``compute.workers`` Ray
+Train workers (``finetune_on_ray``, as pretraining does); the driver then validates the
+finished models. One worker reaches the local run's models and figures. The checkpoint does
+not depend on the engine: a run stopped on Ray resumes locally and the other way round.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import math
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from orpr.compute import fit_on_ray, worker_rank
+from orpr.config import Config, config_to_dict
+from orpr.data.panel import Panel
+from orpr.data.rate import reference_rates
+from orpr.errors import InputError
+from orpr.io import write_json
+from orpr.model.checkpoint import load_model, load_tensors, save_model, save_tensors
+from orpr.model.network import ORPRModel
+from orpr.model.run_dir import has_model
+from orpr.model.run_dir import model_dir as find_model
+from orpr.rl.expert import ExpertTargets, expert_targets
+from orpr.rl.tasks import ExpertTask, Outcomes, RLTask, read_outcomes
+from orpr.training.demand import DemandData, demand_data
+from orpr.training.labels import LabelTable, read_labels
+from orpr.training.loop import LoopState, fit, loop_from_json, set_determinism
+from orpr.training.pretrain import training_days
+
+__all__ = [
+    "FinetuneRun",
+    "best_log_m",
+    "finetune",
+    "finetune_on_ray",
+    "load_inputs",
+    "train_stages",
+]
+STATE = Path("checkpoint") / "finetune.safetensors"
+STAGES = ("rloo", "expert")
+OUTPUTS = {"rloo": "orpr", "expert": "orpr_expert"}
+
+
+class FinetuneRun(NamedTuple):
+    """What a fine-tune run did and scored.
+
+    Attributes:
+        out_dir: the run directory.
+        complete: False when ``pretrain.max_steps`` stopped it (run again to resume).
+        loops: each stage's loop state (epochs, per-step figures, throughput).
+        validation: per policy (pretrained, orpr, orpr_expert), the mode action's figures on
+            validation states — all of them and the promotion states.
+        targets: the expert targets' source, count and uplift.
+    """
+
+    out_dir: Path
+    complete: bool
+    loops: dict[str, LoopState]
+    validation: dict[str, dict[str, dict[str, float]]]
+    targets: dict[str, Any]
+
+    def to_json(self, details: bool = False) -> dict[str, Any]:
+        """``{"complete", "stages": {stage: {"epochs", "final"}}, "validation",
+        "expert_targets"}`` (``details`` adds every step's figures)."""
+        stages = {}
+        for name, state in self.loops.items():
+            final = state.steps[-1] if state.steps else {}
+            stages[name] = {
+                "epochs": state.history,
+                "final_step": final,
+                "samples_per_s": state.samples_per_s
+                if math.isfinite(state.samples_per_s)
+                else None,
+            }
+            if details:
+                stages[name]["steps"] = state.steps
+        return {
+            "complete": self.complete,
+            "stages": stages,
+            "validation": self.validation,
+            "expert_targets": self.targets,
+        }
+
+
+class Inputs(NamedTuple):
+    """What both stages train and validate on (``load_inputs``).
+
+    Attributes:
+        source: the reference model's directory.
+        days: ``(first origin, validation start, held-out start, stop)`` day indices.
+        reference: the frozen reference ``π_ref`` (the pretrained model).
+        grid: the decision grid, inventory days.
+        meta: the reference's ``model.json`` metadata.
+        table, data, outcomes: the labelled states, their features and candidate outcomes.
+        targets: the expert targets of the promotion states.
+        fingerprint: what a checkpoint must match to be resumed.
+    """
+
+    source: Path
+    days: tuple[int, int, int, int]
+    reference: ORPRModel
+    grid: list[float]
+    meta: dict[str, Any]
+    table: LabelTable
+    data: DemandData
+    outcomes: Outcomes
+    targets: ExpertTargets
+    fingerprint: str
+
+
+def finetune(
+    panel: Panel,
+    model_dir: str | Path,
+    labels_dir: str | Path,
+    cfg: Config,
+    out_dir: str | Path,
+    progress: bool = True,
+) -> FinetuneRun:
+    """Run (or resume) stages 3 and 4 from the pretrained model in ``model_dir``.
+
+    Args:
+        panel: the whole panel (the held-out days are never trained on).
+        model_dir: a pretrained model (``model.safetensors`` + ``model.json``) or a run
+            directory holding ``pretrained/``.
+        labels_dir: the labels the model was trained on (``labels.parquet``, ``candidates.npz``).
+        cfg: the run configuration (``[rl]``; ``[pretrain]`` for threads, checkpoint interval,
+            patience and step limit; ``[split]``; ``seed``; ``[compute]`` engine and workers).
+        out_dir: the run directory.
+        progress: show rich progress bars.
+
+    Raises:
+        InputError: no model, labels on another grid, or a checkpoint of another config.
+    """
+    out = Path(out_dir)
+    ray = cfg.compute.engine == "ray"
+    cfg = dataclasses.replace(cfg, compute=dataclasses.replace(cfg.compute, engine="local"))
+    inputs = load_inputs(panel, model_dir, labels_dir, cfg)  # bad input stops here, on the driver
+    if ray:  # train on Ray Train workers; below, the finished checkpoint is only validated
+        finetune_on_ray(panel, model_dir, labels_dir, cfg, out, inputs.targets)
+    complete, loops = train_stages(inputs, labels_dir, cfg, out, progress)
+    if not complete:
+        return FinetuneRun(out, False, loops, {}, _targets_json(inputs.targets))
+    if inputs.source.resolve() != (out / "pretrained").resolve():
+        _copy_model(inputs.source, out / "pretrained")
+    validation = _validate(out, inputs, cfg, loops)
+    run = FinetuneRun(out, True, loops, validation, _targets_json(inputs.targets))
+    write_json(out / "finetune.json", run.to_json(details=True))
+    return run
+
+
+def load_inputs(
+    panel: Panel,
+    model_dir: str | Path,
+    labels_dir: str | Path,
+    cfg: Config,
+    targets: ExpertTargets | None = None,
+) -> Inputs:
+    """Seed torch (``set_determinism``) and load the reference, labels, outcomes and expert
+    targets (``targets``: already found, e.g. by the driver of a Ray run).
+
+    Raises:
+        InputError: no model, labels on another grid, or a bad expert file.
+    """
+
+    source = find_model(model_dir, "pretrained")
+    set_determinism(cfg.seed, cfg.pretrain.threads)
+    days = training_days(panel, cfg)
+    reference, grid, meta = load_model(source)
+    table = read_labels(labels_dir, panel)
+    if len(grid) != len(table.grid) or not np.allclose(grid, table.grid):
+        raise InputError(
+            str(labels_dir),
+            "labels are on another decision grid than the model "
+            f"({len(table.grid)} vs {len(grid)} values)",
+            column="labels.v_max",
+        )
+    d_hat = reference_rates(
+        panel.demand, panel.active, cfg.split.history_days, cfg.split.rate_floor
+    )
+    data = demand_data(panel, d_hat, reference.spec.features)
+    outcomes = read_outcomes(labels_dir, table, panel.units.unit_cost)
+    if targets is None:
+        targets = expert_targets(
+            panel, table, days[2], cfg.rl.expert, cfg.rl.uplift_cap, cfg.rl.expert_lookahead
+        )
+    return Inputs(
+        source,
+        days,
+        reference,
+        list(grid),
+        meta,
+        table,
+        data,
+        outcomes,
+        targets,
+        _fingerprint(source, labels_dir, cfg),
+    )
+
+
+def train_stages(
+    inputs: Inputs, labels_dir: str | Path, cfg: Config, out: Path, progress: bool = False
+) -> tuple[bool, dict[str, LoopState]]:
+    """Train (or resume) both stages into ``out`` (models, checkpoint); False with each
+    stage's loop state when ``pretrain.max_steps`` stopped them."""
+    stage, loops, resume = _resume_point(out, inputs.fingerprint)
+    model = copy.deepcopy(inputs.reference)
+    general: ORPRModel | None = None
+    if stage in ("expert", "done") and has_model(out / OUTPUTS["rloo"]):
+        general, _, _ = load_model(out / OUTPUTS["rloo"])
+    model_meta = {
+        "alpha": inputs.meta.get("alpha", cfg.policy.alpha),
+        "seed": cfg.seed,
+        "labels": str(labels_dir),
+        "reference": str(inputs.source),
+    }
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, disable=not progress) as bar:
+        for name in STAGES[STAGES.index(stage) :] if stage in STAGES else ():
+            if name == "expert":
+                if general is None:
+                    general, _, _ = load_model(out / OUTPUTS["rloo"])
+                if resume is None:
+                    model.load_state_dict(general.state_dict())
+            task = _task(name, inputs, cfg, loops, general)
+            save = _saver(out / STATE, name, loops, inputs.fingerprint)
+            if not fit(model, task, cfg.pretrain, loops[name], save, resume, bar):
+                return False, loops
+            later = STAGES[STAGES.index(name) + 1 :]
+            if later:
+                loops[later[0]].step = loops[name].step
+            resume = None
+            save_model(out / OUTPUTS[name], model, inputs.grid, {**model_meta, "stage": name})
+            _saver(out / STATE, later[0] if later else "done", loops, inputs.fingerprint)(
+                {"rng.torch": torch.get_rng_state()}, loops[name]
+            )
+    return True, loops
+
+
+def _task(
+    name: str, inputs: Inputs, cfg: Config, loops: dict[str, LoopState], general: ORPRModel | None
+) -> RLTask:
+    """Stage ``name``'s task: RLOO against the reference, or the expert stage against the
+    stage-3 policy ``general`` (with ``m`` where stage 3 kept its weights)."""
+    i, val_samples = inputs, cfg.pretrain.val_samples
+    if name == "rloo":
+        return RLTask(
+            i.data,
+            i.table,
+            i.outcomes,
+            i.reference,
+            cfg.rl,
+            i.days[1:3],
+            cfg.seed,
+            val_samples,
+            log_m=_last_log_m(loops["rloo"]),
+        )
+    return ExpertTask(
+        i.data,
+        i.table,
+        i.outcomes,
+        general,
+        cfg.rl,
+        i.days[1:3],
+        cfg.seed,
+        val_samples,
+        i.targets.rows,
+        i.targets.v_index,
+        log_m=best_log_m(loops["rloo"]),
+    )
+
+
+def finetune_on_ray(
+    panel: Panel,
+    model_dir: str | Path,
+    labels_dir: str | Path,
+    cfg: Config,
+    out: Path,
+    targets: ExpertTargets,
+) -> None:
+    """Both stages, data-parallel on ``compute.workers`` Ray Train workers (``TorchTrainer``).
+
+    Every worker runs ``train_stages`` on its share of each batch (``orpr.rl.tasks``); rank 0
+    writes ``out`` (models and checkpoint), the others a scratch copy. With one worker the
+    models are the local run's. ``model_dir``, ``labels_dir`` and ``out`` must be paths every
+    node of the cluster sees; the expert targets come from the driver.
+    """
+    config = {
+        "model_dir": str(Path(model_dir).resolve()),
+        "labels_dir": str(Path(labels_dir).resolve()),
+        "cfg": cfg,
+        "out_dir": str(out.resolve()),
+    }
+    fit_on_ray(
+        _train_worker,
+        config,
+        {"panel": panel, "targets": targets},
+        cfg.compute,
+        out / "ray_train",
+        "finetune",
+    )
+
+
+def _train_worker(config: dict[str, Any]) -> None:
+    """One Ray Train worker of ``finetune_on_ray``."""
+    import ray
+
+    out, (rank, _) = Path(config["out_dir"]), worker_rank()
+    panel, targets = ray.get(config["panel"]), ray.get(config["targets"])
+    inputs = load_inputs(panel, config["model_dir"], config["labels_dir"], config["cfg"], targets)
+    if rank == 0:
+        train_stages(inputs, config["labels_dir"], config["cfg"], out)
+        return
+    with tempfile.TemporaryDirectory(prefix=f"orpr-rank{rank}-") as scratch:
+        for part in (STATE.parent, Path(OUTPUTS["rloo"])):  # resume where rank 0 resumes
+            if (out / part).is_dir():
+                shutil.copytree(out / part, Path(scratch) / part)
+        train_stages(inputs, config["labels_dir"], config["cfg"], Path(scratch))
+
+
+def _last_log_m(state: LoopState) -> float:
+    """``log m`` where a stage's loop stands (0 before its first step); stored as logged, so a
+    resumed run continues from the same float."""
+    return float(state.steps[-1].get("log_m", 0.0)) if state.steps else 0.0
+
+
+def best_log_m(state: LoopState) -> float:
+    """``log m`` at the end of the stage's best validated epoch (its weights are the ones
+    kept), else where the loop stands."""
+    scored = [r for r in state.history if r.get("val") is not None and "log_m" in r]
+    if not scored:
+        return _last_log_m(state)
+    return float(min(scored, key=lambda r: r["val"])["log_m"])
+
+
+def _fingerprint(source: Path, labels_dir: str | Path, cfg: Config) -> str:
+    """Hash of what a checkpoint depends on: the reference model, the labels, ``[rl]``."""
+    parts = {
+        "model": hashlib.sha256((source / "model.safetensors").read_bytes()).hexdigest(),
+        "labels": json.loads((Path(labels_dir) / "labels_meta.json").read_text("utf-8")).get(
+            "config_hash"
+        )
+        if (Path(labels_dir) / "labels_meta.json").is_file()
+        else None,
+        "rl": config_to_dict(cfg.rl),
+        "seed": cfg.seed,
+        "pretrain": {k: getattr(cfg.pretrain, k) for k in ("val_days", "val_samples", "patience")},
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _resume_point(
+    out: Path, fingerprint: str
+) -> tuple[str, dict[str, LoopState], dict[str, torch.Tensor] | None]:
+    """The stage to continue, every stage's loop state and the checkpoint's tensors."""
+    loops = {name: LoopState() for name in STAGES}
+    if not (out / STATE).is_file():
+        return STAGES[0], loops, None
+    tensors, meta = load_tensors(out / STATE)
+    if meta.get("fingerprint") != fingerprint:
+        raise InputError(
+            str(out / STATE),
+            "checkpoint was made from another model, labels or [rl] config; use another --out",
+        )
+    for name, state in meta["loops"].items():
+        loops[name] = loop_from_json(state)
+    resume = tensors if any(k.startswith("model.") for k in tensors) else None
+    if resume is None and "rng.torch" in tensors:
+        torch.set_rng_state(tensors["rng.torch"])
+    return meta["stage"], loops, resume
+
+
+def _saver(path: Path, stage: str, loops: dict[str, LoopState], fingerprint: str):
+    """Write the checkpoint: tensors plus ``{"stage", "loops", "fingerprint"}`` as metadata."""
+
+    def save(tensors: dict[str, torch.Tensor], state: LoopState) -> None:
+        meta = {
+            "stage": stage,
+            "loops": {k: dataclasses.asdict(v) for k, v in loops.items()},
+            "fingerprint": fingerprint,
+        }
+        save_tensors(path, tensors, meta)
+
+    return save
+
+
+def _copy_model(source: Path, dest: Path) -> None:
+    """Copy a trained model (weights first, JSON last: it counts only when whole)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("model.safetensors", "model.json"):
+        tmp = dest / f".{name}.tmp"
+        shutil.copyfile(source / name, tmp)
+        tmp.replace(dest / name)
+
+
+def _validate(
+    out: Path, inputs: Inputs, cfg: Config, loops: dict[str, LoopState]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Each model's mode action on validation states (all, and promotion states)."""
+    result: dict[str, dict[str, dict[str, float]]] = {}
+    models = {"pretrained": inputs.reference}
+    for name in OUTPUTS.values():
+        if has_model(out / name):
+            models[name] = load_model(out / name)[0]
+    i, val_samples, m = inputs, cfg.pretrain.val_samples, best_log_m(loops["rloo"])
+    general = RLTask(
+        i.data,
+        i.table,
+        i.outcomes,
+        i.reference,
+        cfg.rl,
+        i.days[1:3],
+        cfg.seed,
+        val_samples,
+        log_m=m,
+    )
+    promo = ExpertTask(
+        i.data,
+        i.table,
+        i.outcomes,
+        i.reference,
+        cfg.rl,
+        i.days[1:3],
+        cfg.seed,
+        val_samples,
+        i.targets.rows,
+        i.targets.v_index,
+        log_m=m,
+    )
+    for name, model in models.items():
+        result[name] = {}
+        for label, task in (("all", general), ("promotion", promo)):
+            task.validate(model)
+            result[name][label] = dict(task.val_stats)
+    return result
+
+
+def _targets_json(t: ExpertTargets) -> dict[str, Any]:
+    return {
+        "source": t.source,
+        "states": int(len(t.rows)),
+        "unused_rows": int(t.unused),
+        "uplift": t.uplift,
+        "mean_v_expert": float(t.v_expert.mean()) if len(t.rows) else None,
+    }

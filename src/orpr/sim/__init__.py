@@ -1,0 +1,1 @@
+"""The lost-sales simulator: the numba kernel, its plain-Python specification, and the metrics of a simulated window."""

@@ -1,0 +1,1 @@
+"""Stage 2: demand pretraining and label training, the plain training loop they share, and ``orpr pretrain``."""
