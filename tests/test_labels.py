@@ -16,6 +16,7 @@ from orpr.data.rate import reference_rates
 from orpr.errors import InputError
 from orpr.evaluation.evaluate import evaluate
 from orpr.labels import load_labels, make_labels, write_labels
+from orpr.labels.alpha import trace_metrics
 from orpr.labels.artifacts import COLUMNS
 from orpr.labels.hindsight import context_positions
 from orpr.labels.knapsack import loss_budget
@@ -28,7 +29,6 @@ from orpr.labels.replay import (
     windows,
 )
 from orpr.labels.rolling import labelled_days, roll_labels
-from orpr.labels.run import trace_metrics
 from orpr.report.labels import render_labels
 from orpr.sim.kernel import SimParams, SimState, simulate_reference
 

@@ -19,15 +19,14 @@ from orpr.data.rate import reference_rates
 from orpr.errors import InputError
 from orpr.evaluation.evaluate import evaluate
 from orpr.evaluation.policies import FitInputs, build_policy
+from orpr.labels.decide import choose, least_cost
 from orpr.labels.hindsight import oracle_inputs
 from orpr.labels.replay import (
     Positions,
     Replay,
-    choose,
     continuation_targets,
     cost_prices,
     label_inputs,
-    least_cost,
     replay_candidates,
     scenario_demand,
     scenario_uniforms,

@@ -27,7 +27,8 @@ from orpr.baselines.registry import FitInputs, PolicySpec, register
 from orpr.config import Config, LabelsConfig
 from orpr.data.panel import Panel
 from orpr.labels.alpha import check_labels_config, label_alpha
-from orpr.labels.replay import LabelInputs, Positions, Workspace, decide_groups, label_inputs
+from orpr.labels.decide import decide_groups
+from orpr.labels.replay import LabelInputs, Positions, Workspace, label_inputs
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Candidate replay and the group decision: the one code path of labels and ``or_hindsight``.
+"""Candidate replay: the outcomes of every candidate v from the deciding units' positions.
 
 Symbols (DESIGN §2, §5):
     t     the decision day (absolute panel day).
@@ -15,6 +15,8 @@ and ``sale_i = Σ c·d``. A unit marked ``start`` (its first label) has no posit
 candidate then starts from its own steady position (``backtest.steady_state`` of
 ``v · d̂_t``). Windows are cut at ``stop`` (the first day the replay may not see): the labels
 never reach it (they skip such days), the oracle truncates its last windows.
+
+The group decision over the replayed outcomes is ``orpr.labels.decide``.
 """
 
 from __future__ import annotations
@@ -26,9 +28,7 @@ import numpy as np
 from orpr.baselines.backtest import order_up_to, sim_params, steady_state
 from orpr.config import LabelsConfig
 from orpr.data.panel import Panel
-from orpr.labels.knapsack import MckpSolution, loss_budget, solve_mckp
 from orpr.sim.kernel import SimParams, SimState, pipeline_length, simulate_totals
-from orpr.sim.metrics import priced_cost
 
 
 class LabelInputs(NamedTuple):
@@ -108,22 +108,6 @@ class Replay(NamedTuple):
     stock: np.ndarray
     loss: np.ndarray
     sale: np.ndarray
-
-
-class GroupDecision(NamedTuple):
-    """The knapsack's answer for the deciding units, arrays ``(n,)``.
-
-    Attributes:
-        choice: grid index of ``v*``.
-        lam: ``λ*`` of the unit's group, days.
-        met: the group's budget holds.
-        replay: the candidate outcomes the choice was made from.
-    """
-
-    choice: np.ndarray
-    lam: np.ndarray
-    met: np.ndarray
-    replay: Replay
 
 
 def horizons(params: SimParams, cfg: LabelsConfig) -> np.ndarray:
@@ -379,98 +363,3 @@ def continuation_targets(
     target = np.broadcast_to(later[None], (first.shape[0], *later.shape)).copy()
     target[:, :, 0] = first
     return target
-
-
-def least_cost(replay: Replay, lam: np.ndarray) -> np.ndarray:
-    """Each unit's candidate of least ``stock + λ·loss`` (ties to the smaller v), ``(n,)``; an
-    infinite ``λ`` takes the least loss."""
-    return np.argmin(priced_cost(replay.stock, replay.loss, np.asarray(lam)[:, None]), axis=1)
-
-
-def solve_groups(
-    replay: Replay, group: np.ndarray, alpha: float, cfg: LabelsConfig
-) -> list[tuple[np.ndarray, MckpSolution]]:
-    """One knapsack per group code: ``[(rows of the group, solution)]``, groups ascending."""
-    codes = np.unique(group)
-    if codes.size == 1:  # one group: no copies of the outcome tables
-        rows = np.arange(group.size)
-        return [
-            (
-                rows,
-                solve_mckp(
-                    replay.stock,
-                    replay.loss,
-                    loss_budget(replay.sale, alpha),
-                    cfg.lam_steps,
-                    cfg.lam_range,
-                ),
-            )
-        ]
-    out = []
-    for code in codes:
-        rows = np.flatnonzero(group == code)
-        budget = loss_budget(replay.sale[rows], alpha)
-        out.append(
-            (
-                rows,
-                solve_mckp(
-                    replay.stock[rows], replay.loss[rows], budget, cfg.lam_steps, cfg.lam_range
-                ),
-            )
-        )
-    return out
-
-
-def decide_groups(
-    inputs: LabelInputs,
-    t: int,
-    stop: int,
-    positions: Positions,
-    alpha: float,
-    cfg: LabelsConfig,
-    workspace: Workspace | None = None,
-) -> GroupDecision:
-    """Candidate replay + knapsack for the units deciding on day t (labels and the oracle).
-
-    Args:
-        inputs: the run's fixed inputs.
-        t: the decision day.
-        stop: the first day the replay may not see.
-        positions: the deciding units and their positions.
-        alpha: the service target α.
-        cfg: the grid, λ bisection and group rule.
-        workspace: reusable buffers (see ``Workspace``).
-    """
-    replay = replay_candidates(inputs, t, stop, positions, workspace)
-    return choose(
-        replay, inputs.group[positions.units], alpha, cfg, unit_prices(inputs, positions.units, cfg)
-    )
-
-
-def unit_prices(inputs: LabelInputs, units: np.ndarray, cfg: LabelsConfig) -> np.ndarray | None:
-    """The units' own prices ``λ`` when labels minimise cost (``alpha_mode = "cost"``), else None."""
-    return inputs.lam[units] if cfg.alpha_mode == "cost" and inputs.lam is not None else None
-
-
-def choose(
-    replay: Replay,
-    group: np.ndarray,
-    alpha: float,
-    cfg: LabelsConfig,
-    lam: np.ndarray | None = None,
-) -> GroupDecision:
-    """The knapsack of every group over replayed candidates; ``group`` codes ``(n,)``. With
-    ``lam`` (each unit's own price, ``alpha_mode = "cost"``) every unit takes its least-cost
-    candidate instead: no service budget couples the units."""
-    n = len(group)
-    if lam is not None:
-        return GroupDecision(
-            least_cost(replay, lam),
-            np.asarray(lam, dtype=np.float64),
-            np.ones(n, dtype=bool),
-            replay,
-        )
-    choice, lam, met = np.zeros(n, dtype=np.int64), np.zeros(n), np.ones(n, dtype=bool)
-    for rows, sol in solve_groups(replay, group, alpha, cfg):
-        choice[rows], lam[rows], met[rows] = sol.choice, sol.lam, sol.met
-    return GroupDecision(choice, lam, met, replay)

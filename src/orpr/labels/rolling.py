@@ -32,16 +32,14 @@ import numpy as np
 from orpr.baselines.backtest import order_up_to, review_days, steady_state
 from orpr.compute import Engine, LocalEngine, spans
 from orpr.config import LabelsConfig
+from orpr.labels.decide import GroupDecision, choose, unit_prices
 from orpr.labels.replay import (
-    GroupDecision,
     LabelInputs,
     Positions,
     Replay,
     Workspace,
-    choose,
     replay_candidates,
     replay_width,
-    unit_prices,
 )
 from orpr.sim.kernel import SimParams, SimState, simulate
 
