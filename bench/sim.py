@@ -35,9 +35,9 @@ from orpr.sim.kernel import (
     initial_state,
     pipeline_length,
     simulate,
-    simulate_reference,
     simulate_totals,
 )
+from orpr.sim.reference import simulate_reference
 
 GRID = np.arange(61) * 0.5  # v, inventory days
 

@@ -30,7 +30,8 @@ from orpr.labels.replay import (
 )
 from orpr.labels.rolling import labelled_days, roll_labels
 from orpr.report.labels import render_labels
-from orpr.sim.kernel import SimParams, SimState, simulate_reference
+from orpr.sim.kernel import SimParams, SimState
+from orpr.sim.reference import simulate_reference
 
 SMALL = {
     "synthetic.units": 48,

@@ -14,9 +14,9 @@ from orpr.sim.kernel import (
     initial_state,
     pipeline_length,
     simulate,
-    simulate_reference,
     simulate_totals,
 )
+from orpr.sim.reference import simulate_reference
 
 FAST = settings(max_examples=60, deadline=None)
 

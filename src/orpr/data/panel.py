@@ -9,7 +9,7 @@ rate (fraction of ``c`` per unit-day), ``p`` lost-sale penalty (money per lost u
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -56,23 +56,8 @@ class Units:
 
     def take(self, idx: np.ndarray) -> Units:
         """The units at positions ``idx``, in that order."""
-        return replace(
-            self,
-            **{
-                name: getattr(self, name)[idx]
-                for name in (
-                    "unit_id",
-                    "location",
-                    "categories",
-                    "lead_time",
-                    "review_period",
-                    "review_offset",
-                    "unit_cost",
-                    "holding_rate",
-                    "lost_penalty",
-                )
-            },
-        )
+        arrays = [f.name for f in fields(self) if f.name not in ("sources", "whole_units")]
+        return replace(self, **{name: getattr(self, name)[idx] for name in arrays})
 
     def index_of(self, ids: np.ndarray) -> np.ndarray:
         """Each id's position in the table, −1 for an id the table does not hold, int64."""
