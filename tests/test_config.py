@@ -101,6 +101,7 @@ def test_config_round_trips_through_plain_dicts():
         ("rl.alpha=1", "rl.alpha"),
         ("compute.shards=0", "compute.shards"),
         ("did.bin_days=0", "did.bin_days"),
+        ("did.policy=or_hindsight", "did.policy"),
     ],
 )
 def test_out_of_range_values_are_refused_naming_the_key(override, key):
@@ -136,6 +137,7 @@ def test_every_mode_switch_is_a_literal():
         "rl.reward",
         "rl.tie_scale",
         "compute.engine",
+        "eval.policies",
     }
 
 
@@ -143,8 +145,9 @@ def test_every_mode_switch_is_a_literal():
 def test_an_unknown_mode_lists_the_valid_ones(key):
     section, field = key.split(".")
     valid = modes(SECTIONS[section])[field]
+    many = isinstance(getattr(getattr(Config(), section), field), tuple)  # a list of modes
     with pytest.raises(InputError) as err:
-        load_config(None, [f"{key}=nope"])
+        load_config(None, [f"{key}=['nope']" if many else f"{key}=nope"])
     assert str(err.value) == f"<defaults>, column '{key}', value 'nope': valid: {', '.join(valid)}"
 
 
@@ -190,6 +193,7 @@ BAD_VALUES = {  # one bad value per section: the --set override → the error af
     "compute.engine=spark": "column 'compute.engine', value 'spark': valid: local, ray",
     "did.treated_share=1": "column 'did.treated_share', value 1.0: must lie in (0, 1)",
 }
+POLICY_NAMES = "incumbent, base_stock, or_hindsight, optimal, pretrained, orpr, orpr_expert"
 
 
 @pytest.mark.parametrize(("override", "message"), BAD_VALUES.items(), ids=list(BAD_VALUES))
@@ -201,3 +205,14 @@ def test_a_bad_value_in_any_section_stops_a_run_before_any_work(tmp_path, overri
     assert result.exit_code == 2, result.output
     assert result.stderr == f"error: {DEMO}, {message}\n"
     assert not out.exists()  # no run directory, so no labels/, pretrained/, … inside it
+
+
+def test_a_policy_name_is_checked_at_load_against_every_registered_policy():
+    from orpr.evaluation.policies import REGISTRY
+
+    with pytest.raises(InputError) as err:
+        load_config(None, ["eval.policies=['incumbent', 'magic']"])
+    assert str(err.value) == (
+        f"<defaults>, column 'eval.policies', value 'magic': valid: {POLICY_NAMES}"
+    )
+    assert ", ".join(REGISTRY) == POLICY_NAMES

@@ -11,6 +11,12 @@ from orpr.config.rules import ConfigValueError, Section, at_least, fraction, gri
 Objective = Literal["service", "cost"]
 """What the incumbent's tuning aims at."""
 
+PolicyName = Literal[
+    "incumbent", "base_stock", "or_hindsight", "optimal", "pretrained", "orpr", "orpr_expert"
+]
+"""Every policy, in the order tables and messages list them (``orpr.evaluation.policies``
+registers one under each name)."""
+
 
 @dataclass(frozen=True)
 class PolicyConfig(Section):
@@ -38,7 +44,7 @@ class PolicyConfig(Section):
 class EvalConfig(Section):
     """The rolling backtest."""
 
-    policies: tuple[str, ...] = ("incumbent", "base_stock")
+    policies: tuple[PolicyName, ...] = ("incumbent", "base_stock")
     """Policies to evaluate, by name."""
     frontier: bool = True
     """Sweep each policy family over its service knob: the service–cost frontier, on/off."""

@@ -36,8 +36,9 @@ class Section:
     def __post_init__(self) -> None:
         for name, valid in modes(type(self)).items():
             value = getattr(self, name)
-            if value not in valid:
-                raise ConfigValueError(name, f"valid: {', '.join(valid)}", value)
+            for one in value if isinstance(value, tuple) else (value,):
+                if one not in valid:
+                    raise ConfigValueError(name, f"valid: {', '.join(valid)}", one)
         self.check()
 
     def check(self) -> None:
@@ -46,13 +47,16 @@ class Section:
 
 @functools.cache
 def modes(cls: type) -> dict[str, tuple[str, ...]]:
-    """The mode switches of a section: each ``Literal`` field and its valid values, in order."""
-    hints = typing.get_type_hints(cls)
-    return {
-        f.name: typing.get_args(hints[f.name])
-        for f in dataclasses.fields(cls)
-        if typing.get_origin(hints[f.name]) is Literal
-    }
+    """The mode switches of a section: each field typed ``Literal`` (or a tuple of them) and
+    its valid values, in order."""
+    hints, out = typing.get_type_hints(cls), {}
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if typing.get_origin(hint) is tuple:
+            hint = typing.get_args(hint)[0]
+        if typing.get_origin(hint) is Literal:
+            out[f.name] = typing.get_args(hint)
+    return out
 
 
 def require(ok: bool, key: str, problem: str, value: object = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -14,12 +15,15 @@ from orpr.config.data import (
 )
 from orpr.config.labels import LabelsConfig
 from orpr.config.model import ModelConfig, TrainConfig
-from orpr.config.policy import EvalConfig, PolicyConfig
+from orpr.config.policy import EvalConfig, PolicyConfig, PolicyName
 from orpr.config.rl import RLConfig
-from orpr.config.rules import Section, at_least, fraction
+from orpr.config.rules import Section, at_least, fraction, require
 
 Engine = Literal["local", "ray"]
 """Where the shardable stages run."""
+
+DEPLOYABLE = tuple(p for p in typing.get_args(PolicyName) if p != "or_hindsight")
+"""Policies a pilot can deploy (or_hindsight reads the future demand)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class DidConfig(Section):
     """Days before the pilot's start that it observes (0 = as many as split.holdout_days), days."""
 
     def check(self) -> None:
+        valid = f"not a deployable policy; valid: {', '.join(DEPLOYABLE)}"
+        require(self.policy in DEPLOYABLE, "policy", valid, self.policy)
         fraction(self, "treated_share")
         at_least(self, 1, "bin_days")
         at_least(self, 0, "pre_days", "seed")
