@@ -18,7 +18,6 @@ from orpr.config import ComputeConfig, load_config
 from orpr.data import load_panel
 from orpr.data.rate import reference_rates
 from orpr.deploy.recommend import recommend
-from orpr.errors import InputError
 from orpr.evaluation.evaluate import evaluate, metrics_json
 from orpr.evaluation.policies import FitInputs, build_policy
 from orpr.labels import make_labels
@@ -74,11 +73,6 @@ def test_spans_cover_every_unit_once_in_order_and_none_is_empty():
             assert len(ranges) == min(shards, n)
             assert np.concatenate([np.arange(n)[r] for r in ranges]).tolist() == list(range(n))
             assert all(r.stop > r.start for r in ranges)
-
-
-def test_an_unknown_engine_is_an_input_error():
-    with pytest.raises(InputError, match="compute.engine"), open_engine(ComputeConfig("spark")):
-        pass
 
 
 def test_only_an_answering_host_port_counts_as_reachable():

@@ -94,11 +94,6 @@ def test_the_oracle_is_swept_over_alpha_and_marked(panel, cfg):
     }
 
 
-def test_a_knob_value_out_of_range_names_its_config_key(panel, cfg):
-    with pytest.raises(InputError, match="eval.frontier_quantiles"):
-        frontier(panel, cfg, ("base_stock",), {"base_stock": (0.5, 1.5)})
-
-
 def test_efficient_points_drop_those_beaten_on_both_service_and_cost():
     x = np.array([0.80, 0.85, 0.90, 0.95, 0.90])
     cost = np.array([10.0, 50.0, 20.0, 40.0, 25.0])
@@ -129,9 +124,9 @@ def test_held_out_stores_are_seeded_and_leave_a_store_to_fit_on():
     assert len({held_out_stores(stores, 0.25, seed=s) for s in range(6)}) > 1
     assert len(held_out_stores(stores, 3, seed=0)) == 3
     assert held_out_stores(stores, 0, seed=0) == ()
-    for bad in (8, 1.5, -1):
-        with pytest.raises(InputError, match="split.holdout_locations"):
-            held_out_stores(stores, bad, seed=0)
+    for every in (8, 9):
+        with pytest.raises(InputError, match="split.holdout_locations.*holds out every store"):
+            held_out_stores(stores, every, seed=0)
 
 
 def perturbed(panel, units, seed=3):

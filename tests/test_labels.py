@@ -13,7 +13,6 @@ from orpr.baselines.split import time_split
 from orpr.config import load_config
 from orpr.data import load_panel
 from orpr.data.rate import reference_rates
-from orpr.errors import InputError
 from orpr.evaluation.evaluate import evaluate
 from orpr.labels import load_labels, make_labels, write_labels
 from orpr.labels.alpha import trace_metrics
@@ -273,9 +272,3 @@ def test_or_hindsight_beats_base_stock_on_the_demo():
         oracle.fill_rate >= base.fill_rate and oracle.inventory_value <= base.inventory_value
     )
     assert oracle.total_cost < base.total_cost or better_service
-
-
-def test_an_invalid_labels_section_is_an_input_error():
-    cfg, panel, _, _ = small(**{"labels.group": "store"})
-    with pytest.raises(InputError, match="labels.group"):
-        make_labels(panel, cfg)

@@ -410,7 +410,7 @@ def did_cmd(
 
     if simulate:
         from orpr.data import load_panel
-        from orpr.deploy.pilot import pilot_json, run_pilot, treatment_policy
+        from orpr.deploy.pilot import pilot_json, run_pilot
 
         given = [
             n
@@ -423,7 +423,6 @@ def did_cmd(
         cfg = resolve_config(
             config, data, fmt, [*(overrides or []), *extra, *_model_override(model)]
         )
-        treatment_policy(cfg)  # refuse a bad name before the data is read
         pilot, result = run_pilot(load_panel(cfg), cfg)
         figures, truth = pilot_json(pilot, result, cfg), pilot.truth
     else:

@@ -35,8 +35,6 @@ from typing import Any, NamedTuple, Protocol
 from orpr.config import ComputeConfig
 from orpr.errors import InputError
 
-ENGINES = ("local", "ray")
-
 
 def spans(n_units: int, shards: int) -> list[slice]:
     """``shards`` contiguous unit ranges of near-equal size covering ``[0, n_units)``; never
@@ -188,12 +186,8 @@ def open_engine(cfg: ComputeConfig) -> Iterator[Engine]:
     """The engine of ``[compute]``: in-process, or Ray hosts on the cluster at ``cfg.address``.
 
     Raises:
-        InputError: an unknown engine, or no Ray cluster at the address.
+        InputError: no Ray cluster at the address.
     """
-    if cfg.engine not in ENGINES:
-        raise InputError(
-            "[compute]", f"valid: {', '.join(ENGINES)}", column="compute.engine", value=cfg.engine
-        )
     if cfg.engine == "local":
         yield LocalEngine(cfg.shards)
         return

@@ -45,7 +45,6 @@ import polars as pl
 
 from orpr.config import SyntheticConfig
 from orpr.data import latent, profiles
-from orpr.errors import InputError
 
 BLOCK_UNITS = 4096
 """Units per generation block (each block has its own random stream)."""
@@ -164,7 +163,6 @@ def generate_arrays(cfg: SyntheticConfig, fit_until: int | None = None) -> Synth
             are estimated from days ``[0, fit_until)`` only (``None`` = all days). The
             draws do not depend on it.
     """
-    _check(cfg)
     n_blocks = -(-cfg.units // BLOCK_UNITS)
     seeds = np.random.SeedSequence(cfg.seed).spawn(1 + n_blocks)
     design = draw_units(cfg, np.random.default_rng(seeds[0]))
@@ -199,23 +197,6 @@ def generate_arrays(cfg: SyntheticConfig, fit_until: int | None = None) -> Synth
         promo=joined.promo,
         profile=design.profile,
     )
-
-
-def _check(cfg: SyntheticConfig) -> None:
-    """Reject sizes and rates the generator cannot honour."""
-    for name in ("units", "days", "stores", "categories"):
-        if getattr(cfg, name) < 1:
-            raise InputError(
-                "config", "must be ≥ 1", column=f"synthetic.{name}", value=getattr(cfg, name)
-            )
-    for name in ("promo_rate", "stockout_rate"):
-        if not 0.0 <= getattr(cfg, name) < 0.95:
-            raise InputError(
-                "config",
-                "must lie in [0, 0.95)",
-                column=f"synthetic.{name}",
-                value=getattr(cfg, name),
-            )
 
 
 def draw_units(cfg: SyntheticConfig, rng: np.random.Generator) -> UnitDesign:

@@ -28,8 +28,7 @@ from orpr.config import Config
 from orpr.data.panel import Panel
 from orpr.data.rate import reference_rates
 from orpr.deploy.did import DidResult, did_json, estimate_did
-from orpr.errors import InputError
-from orpr.evaluation.policies import POLICIES, FitInputs, build_policy
+from orpr.evaluation.policies import FitInputs, build_policy
 from orpr.sim.metrics import holding_cost, in_stock, turnover_days
 
 
@@ -83,22 +82,9 @@ class Pilot(NamedTuple):
     truth: dict[str, float]
 
 
-def treatment_policy(cfg: Config) -> str:
-    """The pilot's treatment policy, ``did.policy``.
-
-    Raises:
-        InputError: not a policy, or an oracle (it reads future demand: not deployable).
-    """
-    name = cfg.did.policy
-    if name not in POLICIES or name == "or_hindsight":
-        valid = ", ".join(p for p in POLICIES if p != "or_hindsight")
-        raise InputError("did.policy", f"not a deployable policy; valid: {valid}", value=name)
-    return name
-
-
 def simulate_pilot(panel: Panel, cfg: Config) -> Pilot:
     """Run the pilot of ``cfg.did`` on ``panel``: the factual and the all-incumbent backtest."""
-    name = treatment_policy(cfg)
+    name = cfg.did.policy
     split = time_split(panel, cfg)
     start, stop = split.holdout_start, split.stop
     first = max(

@@ -114,29 +114,6 @@ def default_knobs(cfg: Config) -> dict[str, tuple[float, ...]]:
     return knobs
 
 
-def check_knobs(knobs: Mapping[str, tuple[float, ...]]) -> None:
-    """An InputError naming the ``[eval]`` key of a knob value out of its range."""
-    keys = {
-        "incumbent": "eval.frontier_safety_offsets",
-        "base_stock": "eval.frontier_quantiles",
-        "or_hindsight": "eval.frontier_alphas",
-    }
-    for family, values in knobs.items():
-        key = keys.get(family, "eval.frontier_model_alphas")
-        bad = [
-            v
-            for v in values
-            if not np.isfinite(v) or (KNOBS[family] != "safety_offset" and not 0.0 < v < 1.0)
-        ]
-        if bad:
-            raise InputError(
-                "config",
-                "knob values must be finite (quantiles and α in (0, 1))",
-                column=key,
-                value=bad[0],
-            )
-
-
 def frontier(
     panel: Panel,
     cfg: Config,
@@ -154,12 +131,12 @@ def frontier(
         panel: the whole panel.
         cfg: the run configuration.
         policies: family names; unknown names are an InputError.
-        knobs: knob values per family; a family with none is left out.
+        knobs: knob values per family, in the ranges ``[eval]`` allows; a family with none
+            is left out.
         progress: called as ``progress(points_done, points)``.
     """
     knobs = {**default_knobs(cfg), **(knobs or {})}
     knobs["incumbent"] = tuple(sorted({0.0, *knobs["incumbent"]}))
-    check_knobs(knobs)
     names = list(dict.fromkeys((REFERENCE, *(policies or cfg.eval.policies))))
     unknown = [n for n in names if n not in KNOBS]
     if unknown:

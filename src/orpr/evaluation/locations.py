@@ -63,22 +63,16 @@ def held_out_stores(locations: np.ndarray, spec: float, seed: int) -> tuple[str,
 
     Args:
         locations: store of each unit, str ``(unit,)``.
-        spec: a fraction of the stores in (0, 1), a whole count ≥ 1, or 0 for none.
+        spec: a fraction of the stores in (0, 1), a whole count ≥ 1, or 0 for none (as
+            ``split.holdout_locations`` allows).
         seed: seed of the draw.
 
     Raises:
-        InputError: a negative or fractional count, or no store left for fitting.
+        InputError: no store left for fitting.
     """
     stores = np.unique(locations.astype(str))
     if spec == 0:
         return ()
-    if spec < 0 or (spec >= 1 and spec != int(spec)):
-        raise InputError(
-            "config",
-            "a fraction in (0, 1) or a whole number of stores",
-            column="split.holdout_locations",
-            value=spec,
-        )
     count = int(spec) if spec >= 1 else max(1, round(spec * len(stores)))
     if count >= len(stores):
         raise InputError(

@@ -8,6 +8,8 @@ pilot find them here, by name.
 
 from __future__ import annotations
 
+import typing
+
 from orpr.baselines import fit
 from orpr.baselines.registry import (
     REGISTRY,
@@ -17,13 +19,13 @@ from orpr.baselines.registry import (
     policy_spec,
     sweep,
 )
+from orpr.config.policy import PolicyName
 from orpr.labels import hindsight
 from orpr.model import policy
-from orpr.model.run_dir import MODEL_POLICIES
 from orpr.stationary import optimal
 
-POLICIES = ("incumbent", "base_stock", "or_hindsight", "optimal", *MODEL_POLICIES)
-"""Every policy, in the order tables and messages list them."""
+POLICIES: tuple[str, ...] = typing.get_args(PolicyName)
+"""Every policy, in the order tables and messages list them: the names ``eval.policies`` takes."""
 REGISTERED_BY = (fit, hindsight, optimal, policy)
 """The modules whose import registers the policies."""
 

@@ -13,32 +13,10 @@ import numpy as np
 from orpr.compute import Engine
 from orpr.config import Config
 from orpr.data.panel import Panel
-from orpr.errors import InputError
-from orpr.labels.calibrate import MODES, Calibration, calibrate_alpha
+from orpr.labels.calibrate import Calibration, calibrate_alpha
 from orpr.labels.replay import LabelInputs
 from orpr.labels.rolling import LabelTrace, roll_labels
 from orpr.sim.metrics import Metrics, summarize, window_totals
-
-
-def check_labels_config(cfg: Config) -> None:
-    """Range checks of the ``[labels]`` section; an InputError naming the key."""
-    lc, source = cfg.labels, "config"
-    problems = {
-        "v_step": (lc.v_step > 0 and lc.v_max >= 0, "v_step must be > 0 and v_max ≥ 0"),
-        "horizon_min": (lc.horizon_min >= 0 and lc.horizon_days >= 0, "must be ≥ 0"),
-        "group": (lc.group in ("all", "category"), "valid: all, category"),
-        "alpha_mode": (lc.alpha_mode in (*MODES, "cost"), f"valid: {', '.join(MODES)}, cost"),
-        "target": (lc.alpha_mode != "in_stock" or 0 < lc.target < 1, "must lie in (0, 1)"),
-        "alpha_range": (0 < lc.alpha_range[0] < lc.alpha_range[1] < 1, "need 0 < lo < hi < 1"),
-        "lam_range": (0 < lc.lam_range[0] < lc.lam_range[1], "need 0 < lo < hi"),
-        "lam_steps": (1 <= lc.lam_steps <= 52, "must lie in 1 … 52"),
-        "milp_max_units": (lc.milp_max_units >= 1 and lc.milp_groups >= 0, "must be ≥ 1"),
-    }
-    if lc.alpha_mode == "turnover" and lc.target <= 0:
-        problems["target"] = (False, "turnover target must be > 0 days")
-    for key, (ok, message) in problems.items():
-        if not ok:
-            raise InputError(source, message, column=f"labels.{key}", value=getattr(lc, key))
 
 
 def label_alpha(

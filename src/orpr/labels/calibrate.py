@@ -19,9 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple, TypeVar
 
-MODES = ("given", "in_stock", "turnover")
-"""How α is set."""
-
 Payload = TypeVar("Payload")
 
 

@@ -26,7 +26,7 @@ from orpr.baselines.contract import DecisionContext, Policy
 from orpr.baselines.registry import FitInputs, PolicySpec, register
 from orpr.config import Config, LabelsConfig
 from orpr.data.panel import Panel
-from orpr.labels.alpha import check_labels_config, label_alpha
+from orpr.labels.alpha import label_alpha
 from orpr.labels.decide import decide_groups
 from orpr.labels.replay import LabelInputs, Positions, Workspace, label_inputs
 
@@ -89,7 +89,6 @@ def hindsight_oracle(
         train: the training days ``(start, stop)`` on which α is calibrated.
         cfg: the run configuration.
     """
-    check_labels_config(cfg)
     inputs = oracle_inputs(panel, d_hat, cfg.labels)
     alpha, _, _ = label_alpha(panel, inputs, train, cfg)
     return HindsightOracle(inputs, alpha, cfg.labels)
@@ -99,7 +98,6 @@ def oracle_without(
     panel: Panel, d_hat: np.ndarray, train: tuple[int, int], cfg: Config, fit: np.ndarray
 ) -> HindsightOracle:
     """``or_hindsight`` whose α (if calibrated) is calibrated on the units ``fit`` only."""
-    check_labels_config(cfg)
     alpha = cfg.policy.alpha
     if cfg.labels.alpha_mode != "given":
         part = panel.take_units(fit)
@@ -117,7 +115,6 @@ def fit_oracle(inputs: FitInputs) -> HindsightOracle:
 
 def oracle_alphas(inputs: FitInputs, alphas: tuple[float, ...]) -> Iterator[tuple[float, Policy]]:
     """The oracle at each α (nothing calibrated: α is the knob)."""
-    check_labels_config(inputs.cfg)
     oracle_in = oracle_inputs(inputs.panel, inputs.d_hat, inputs.cfg.labels)
     for a in alphas:
         yield a, HindsightOracle(oracle_in, a, inputs.cfg.labels)

@@ -26,7 +26,7 @@ from orpr.compute import Engine, LocalEngine, open_engine
 from orpr.config import Config
 from orpr.data.panel import Panel
 from orpr.data.rate import reference_rates
-from orpr.labels.alpha import check_labels_config, label_alpha, label_mask, trace_metrics
+from orpr.labels.alpha import label_alpha, label_mask, trace_metrics
 from orpr.labels.artifacts import label_meta, to_labels
 from orpr.labels.knapsack import loss_budget
 from orpr.labels.milp import GapCheck, compare_with_milp
@@ -50,10 +50,9 @@ def make_labels(
         progress: called as ``progress(days_done, days)`` while labels are rolled.
 
     Raises:
-        InputError: an invalid ``[labels]`` section or too short a panel.
+        InputError: too short a panel.
     """
     began = time.perf_counter()
-    check_labels_config(cfg)
     split = time_split(panel, cfg)
     train = (split.train_start, split.holdout_start)
     d_hat = reference_rates(

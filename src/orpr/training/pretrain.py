@@ -88,17 +88,6 @@ class PretrainRun(NamedTuple):
 
 def model_spec(cfg: ModelConfig, n_bins: int) -> ModelSpec:
     """The model's sizes from the ``[model]`` section and the label grid's size."""
-    if cfg.window % cfg.patch or cfg.calendar_days % cfg.patch:
-        raise InputError(
-            "[model]",
-            "window and calendar_days must be multiples of patch",
-            column="model.patch",
-            value=cfg.patch,
-        )
-    if cfg.d_model % cfg.heads:
-        raise InputError(
-            "[model]", "d_model must be a multiple of heads", column="model.heads", value=cfg.heads
-        )
     features = FeatureSpec(
         cfg.window, cfg.patch, cfg.calendar_days, cfg.pipeline_slots, cfg.hash_buckets
     )
