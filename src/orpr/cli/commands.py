@@ -20,15 +20,6 @@ if TYPE_CHECKING:
 
 FileArg = Annotated[str | None, typer.Argument(help="Data file or folder.")]
 LabelsOpt = Annotated[Path, typer.Option("--labels", help="Labels directory (orpr labels --out).")]
-PoliciesOpt = Annotated[
-    str | None, typer.Option("--policies", help="Comma-separated policy names.")
-]
-ModelOpt = Annotated[
-    str | None, typer.Option("--model", help="Trained model directory (for 'pretrained').")
-]
-ExpertOpt = Annotated[
-    str | None, typer.Option("--expert", help="Expert labels (unit_id, date, v_expert).")
-]
 
 
 def data_check(opts: Shared, file: FileArg = None) -> None:
@@ -77,7 +68,9 @@ def finetune_cmd(
     model: Annotated[str, typer.Option("--model", help="Pretrained model or run directory.")],
     labels: LabelsOpt,
     out: Annotated[Path, typer.Option("--out", help="Run directory for orpr/ and orpr_expert/.")],
-    expert: ExpertOpt = None,
+    expert: Annotated[
+        str | None, typer.Option("--expert", help="Expert labels (unit_id, date, v_expert).")
+    ] = None,
 ) -> None:
     """Align the pretrained model with RLOO (orpr), then fine-tune it on promotions (orpr_expert)."""
     from orpr.report.finetune import render_finetune
@@ -90,8 +83,12 @@ def finetune_cmd(
 
 def evaluate_cmd(
     opts: Shared,
-    policies: PoliciesOpt = None,
-    model: ModelOpt = None,
+    policies: Annotated[
+        str | None, typer.Option("--policies", help="Comma-separated policy names.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Trained model directory (for 'pretrained').")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Run directory for metrics.json.")
     ] = None,

@@ -17,10 +17,6 @@ if TYPE_CHECKING:
     from orpr.deploy.did import DidResult
     from orpr.deploy.pilot import PilotRun
 
-PolicyOpt = Annotated[
-    str | None, typer.Option("--policy", help="Deciding policy (default: best model).")
-]
-
 
 def recommend_cmd(
     opts: Shared,
@@ -30,7 +26,9 @@ def recommend_cmd(
     date: Annotated[
         str | None, typer.Option("--date", help="Decision day YYYY-MM-DD (default: next day).")
     ] = None,
-    policy: PolicyOpt = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="Deciding policy (default: best model).")
+    ] = None,
     positions: Annotated[
         Path | None, typer.Option("--positions", help="unit_id, on_hand[, pipeline] file.")
     ] = None,
@@ -47,16 +45,22 @@ def recommend_cmd(
 
     if out is not None:
         output_suffix(out)  # refuse a bad suffix before the work
-    run_config = None if model is None else model / "config.toml"
-    if opts.config is None and run_config is not None and run_config.is_file():
-        opts = opts._replace(config=run_config)
-    cfg, panel = opts.load()
+    cfg, panel = with_run_config(opts, model).load()
     held = None if positions is None else read_positions(positions, panel.units.unit_id)
     rec = recommend(panel, cfg, model, date, policy, held)
     if out is not None:
         write_recommendation(rec, out)
     wrote = () if out is None else (f"wrote {out}",)
     emit(opts.as_json, rec.to_json(out), lambda: render_recommendation(rec), *wrote)
+
+
+def with_run_config(opts: Shared, run_dir: Path | None) -> Shared:
+    """The options with ``run_dir``'s ``config.toml`` as the preset, when no ``--config`` is
+    given and the run has one."""
+    run_config = None if run_dir is None else run_dir / "config.toml"
+    if opts.config is None and run_config is not None and run_config.is_file():
+        return opts._replace(config=run_config)
+    return opts
 
 
 def did_cmd(

@@ -117,9 +117,9 @@ def shared(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(func)
     def command(**kwargs: Any) -> Any:
-        values = [kwargs.pop(p.name) for p in SHARED_OPTIONS]
-        values[3] = tuple(values[3] or ())
-        return func(Shared(*values), **kwargs)
+        given = {p.name: kwargs.pop(p.name) for p in SHARED_OPTIONS}
+        given["overrides"] = tuple(given["overrides"] or ())
+        return func(Shared(**given), **kwargs)
 
     params = [*own, *SHARED_OPTIONS]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
