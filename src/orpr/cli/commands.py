@@ -1,8 +1,7 @@
 """The stage commands: ``data check``, ``labels``, ``pretrain``, ``finetune``, ``evaluate``, ``run``.
 
 Each resolves its config and loads the panel (``Shared.load``), calls one library function,
-writes its artifacts and emits its figures (``emit``). Imports inside the commands keep numba,
-torch and Ray out of start-up (``orpr.cli.options``).
+writes its artifacts and emits its figures (``emit``).
 """
 
 from __future__ import annotations

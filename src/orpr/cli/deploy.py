@@ -1,7 +1,4 @@
-"""The commands after training: ``recommend``, ``did`` and ``oracle lost-sales``.
-
-Imports inside the commands keep numba, torch and Ray out of start-up (``orpr.cli.options``).
-"""
+"""The commands after training: ``recommend``, ``did`` and ``oracle lost-sales``."""
 
 from __future__ import annotations
 
