@@ -15,7 +15,7 @@ from orpr.cli import app
 from orpr.config import load_config
 from orpr.data import load_panel
 from orpr.data.rate import reference_rates
-from orpr.evaluation.evaluate import evaluate, metrics_json
+from orpr.evaluation.evaluate import evaluate
 from orpr.sim.kernel import SimParams, pipeline_length, simulate
 
 SMALL = ["synthetic.units=30", "synthetic.days=112", "split.holdout_days=28"]
@@ -174,7 +174,7 @@ def test_more_safety_days_never_lose_more_sales(panel, d_hat, cfg):
 
 def test_evaluate_reports_every_policy_overall_by_segment_and_on_promotions(panel, cfg):
     ev = evaluate(panel, cfg)
-    out = metrics_json(ev)
+    out = ev.to_json()
     assert list(out["policies"]) == ["incumbent", "base_stock"]
     keys = {
         "turnover_days",
@@ -194,7 +194,7 @@ def test_evaluate_reports_every_policy_overall_by_segment_and_on_promotions(pane
 
 
 def test_evaluate_is_deterministic(panel, cfg):
-    assert metrics_json(evaluate(panel, cfg)) == metrics_json(evaluate(panel, cfg))
+    assert evaluate(panel, cfg).to_json() == evaluate(panel, cfg).to_json()
 
 
 def test_evaluate_command_writes_metrics_and_resolved_config(tmp_path):

@@ -18,7 +18,7 @@ from orpr.config import ComputeConfig, load_config
 from orpr.data import load_panel
 from orpr.data.rate import reference_rates
 from orpr.deploy.recommend import recommend
-from orpr.evaluation.evaluate import evaluate, metrics_json
+from orpr.evaluation.evaluate import evaluate
 from orpr.evaluation.policies import FitInputs, build_policy
 from orpr.labels import make_labels
 from orpr.labels.replay import label_inputs
@@ -153,7 +153,7 @@ def test_evaluation_on_ray_equals_the_local_evaluation(cluster):
         panel, load_config(None, extra={**SMALL, **RAY, "compute.shards": 2}), policies
     )
     assert identical(local.results, remote.results)
-    assert metrics_json(local) == metrics_json(remote)
+    assert local.to_json() == remote.to_json()
 
 
 def test_recommendations_on_ray_equal_the_local_recommendations(cluster, tmp_path):

@@ -10,8 +10,8 @@ from orpr.config import load_config
 from orpr.data import load_panel
 from orpr.data.rate import reference_rates
 from orpr.errors import InputError
-from orpr.evaluation.evaluate import evaluate, metrics_json
-from orpr.evaluation.frontier import efficient, frontier, frontier_json, value_at
+from orpr.evaluation.evaluate import evaluate
+from orpr.evaluation.frontier import efficient, frontier, value_at
 from orpr.evaluation.locations import held_out_stores, held_out_units
 from orpr.evaluation.policies import FitInputs, build_policy
 
@@ -80,7 +80,7 @@ def test_the_oracle_is_swept_over_alpha_and_marked(panel, cfg):
     assert fr.oracles == ("or_hindsight",)
     assert (low.knob, low.value, high.value) == ("alpha", 0.8, 0.99)
     assert high.fill_rate > low.fill_rate and high.holding_cost > low.holding_cost
-    block = frontier_json(fr)
+    block = fr.to_json()
     assert block["knobs"] == {"incumbent": "safety_offset", "or_hindsight": "alpha"}
     assert set(block["points"][0]) == {
         "policy",
@@ -160,16 +160,14 @@ def test_the_location_holdout_never_tunes_on_held_out_stores(panel):
 def test_metrics_json_scores_the_held_out_stores_apart(panel):
     cfg = load_config(None, [*SMALL, "split.holdout_locations=0.25"])
     ev = evaluate(panel, cfg, ("incumbent", "base_stock"))
-    block = metrics_json(ev)["locations"]
+    block = ev.to_json()["locations"]
     held = held_out_units(panel, cfg)
     assert len(block["stores"]) == 2 and block["held_out_units"] == int(held.sum())
     assert block["fitted_without_held_out"] == {"incumbent": True, "base_stock": True}
-    for name, overall in metrics_json(ev)["policies"].items():
+    for name, overall in ev.to_json()["policies"].items():
         days = block["held_out"][name]["unit_days"] + block["fitted"][name]["unit_days"]
         assert days == overall["unit_days"]
-    assert "locations" not in metrics_json(
-        evaluate(panel, load_config(None, SMALL), ("base_stock",))
-    )
+    assert "locations" not in (evaluate(panel, load_config(None, SMALL), ("base_stock",)).to_json())
 
 
 def test_a_calibrated_oracle_alpha_ignores_the_held_out_stores(panel):

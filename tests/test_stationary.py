@@ -244,6 +244,22 @@ def test_the_summary_pairs_every_policy_with_the_optimum(panel):
     assert m == 2.0 and se == pytest.approx(1.0 / np.sqrt(3))
 
 
+def test_orpr_evaluate_reports_the_gap_to_the_optimum_as_orpr_run_does(tmp_path):
+    sets = [x for a in SMALL for x in ("--set", a)]
+    args = ["evaluate", "--config", "configs/stationary.toml", *sets]
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)["stationary"]
+    assert set(summary["policies"]) == {OPTIMAL, "incumbent"}
+    assert "paired_gap_pct" in summary["policies"]["incumbent"]
+    assert json.loads((out / "metrics.json").read_text())["stationary"] == summary
+    table = CliRunner().invoke(app, args, terminal_width=200)
+    assert table.exit_code == 0, table.output
+    assert "Stationary lost-sales instance" in table.output
+    assert f"{summary['oracle']['optimal_cost']:.4f}" in table.output
+
+
 def test_orpr_run_reports_the_learned_policys_gap_as_json(tmp_path):
     args = [
         *TINY,

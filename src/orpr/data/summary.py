@@ -9,11 +9,9 @@ demand, so the gain of uncensoring reads off directly.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
 from orpr.data.panel import Panel
 
@@ -49,6 +47,10 @@ class DataSummary(NamedTuple):
     promo_share: float
     latent_wape: float | None = None
     sales_wape: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The figures as one JSON object (``orpr data check --json``)."""
+        return self._asdict()
 
 
 def summarize(panel: Panel) -> DataSummary:
@@ -87,34 +89,3 @@ def wape(estimate: np.ndarray, truth: np.ndarray) -> float | None:
     if total <= 0:
         return None
     return float(np.sum(np.abs(estimate - truth)) / total)
-
-
-def render_summary(summary: DataSummary, console: Console | None = None) -> None:
-    """Print the figures as a small table, and the two latent-demand errors when known."""
-    console = console or Console()
-    table = Table(title=f"Data: {summary.source}", show_header=False)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    rows = [
-        ("units", f"{summary.units:,}"),
-        ("days", f"{summary.days:,}"),
-        ("date range", f"{summary.first_date} … {summary.last_date}"),
-        ("active unit-days", f"{summary.unit_days:,}"),
-        ("zero-sales share", _percent(summary.zero_sales_share)),
-        ("censored share (some stockout)", _percent(summary.censored_share)),
-        ("fully out of stock share", _percent(summary.fully_out_share)),
-        ("promotion share", _percent(summary.promo_share)),
-    ]
-    for name, value in rows:
-        table.add_row(name, value)
-    console.print(table)
-    if summary.latent_wape is not None and summary.sales_wape is not None:
-        errors = Table(title="Demand WAPE on censored days")
-        errors.add_column("latent demand", justify="right")
-        errors.add_column("sales as demand", justify="right")
-        errors.add_row(_percent(summary.latent_wape), _percent(summary.sales_wape))
-        console.print(errors)
-
-
-def _percent(value: float) -> str:
-    return f"{100 * value:.1f} %"

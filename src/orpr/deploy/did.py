@@ -37,8 +37,6 @@ import numpy as np
 import pandas as pd
 import polars as pl
 from linearmodels.panel import PanelOLS
-from rich.console import Console
-from rich.table import Table
 from scipy.stats import norm
 
 from orpr.data.tables import (
@@ -106,6 +104,23 @@ class DidResult(NamedTuple):
     post_days: int
     bin_days: int
     effects: dict[str, Effect]
+
+    def to_json(self, truth: dict[str, float] | None = None) -> dict[str, Any]:
+        """The result as one JSON object; with ``truth`` (a simulated pilot), the true effects."""
+        effects = {}
+        for name, e in self.effects.items():
+            item = {k: _num(v) for k, v in e._asdict().items() if k != "event_study"}
+            item["relative"] = _num(e.relative)
+            item["event_study"] = [
+                {"bin": k, "from_day": k * self.bin_days, "estimate": _num(b), "std_error": _num(s)}
+                for k, b, s in e.event_study
+            ]
+            if truth is not None and name in truth:
+                item["true_effect"] = _num(truth[name])
+                item["covered"] = bool(e.ci_low <= truth[name] <= e.ci_high)
+            effects[name] = item
+        head = {k: v for k, v in self._asdict().items() if k != "effects"}
+        return {**head, "effects": effects}
 
 
 def read_outcomes(path: str) -> pl.DataFrame:
@@ -315,61 +330,5 @@ def turnover_effect(frame: pd.DataFrame, stock: Effect, sales: Effect) -> Effect
     )
 
 
-def did_json(result: DidResult, truth: dict[str, float] | None = None) -> dict[str, Any]:
-    """The result as one JSON object; with ``truth`` (a simulated pilot), the true effects."""
-    effects = {}
-    for name, e in result.effects.items():
-        item = {k: _num(v) for k, v in e._asdict().items() if k != "event_study"}
-        item["relative"] = _num(e.relative)
-        item["event_study"] = [
-            {"bin": k, "from_day": k * result.bin_days, "estimate": _num(b), "std_error": _num(s)}
-            for k, b, s in e.event_study
-        ]
-        if truth is not None and name in truth:
-            item["true_effect"] = _num(truth[name])
-            item["covered"] = bool(e.ci_low <= truth[name] <= e.ci_high)
-        effects[name] = item
-    head = {k: v for k, v in result._asdict().items() if k != "effects"}
-    return {**head, "effects": effects}
-
-
 def _num(x: float | None) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
-
-
-FORMATS = {"turnover_days": "{:+.2f}", "in_stock_rate": "{:+.2%}"}
-"""How each outcome's effect is printed (money otherwise)."""
-
-
-def render_did(
-    result: DidResult, truth: dict[str, float] | None = None, console: Console | None = None
-) -> None:
-    """Print the design and one row per outcome: estimate, 95 % CI, relative, pre-trend p."""
-    console = console or Console()
-    console.print(
-        f"[bold]Difference-in-differences[/bold] from {result.start} · {result.units:,} units "
-        f"({result.treated:,} treated) · {result.pre_days} days before, {result.post_days} "
-        "from the start · unit and day fixed effects, unit-clustered errors"
-    )
-    table = Table()
-    heads = ["per unit-day", "estimate", "95 % CI", "relative", "pre-trend\np"]
-    for i, head in enumerate([*heads, *(["true\neffect"] if truth is not None else [])]):
-        table.add_column(head, justify="left" if i == 0 else "right")
-    for name, e in result.effects.items():
-        fmt = FORMATS.get(name, "{:+,.2f}")
-        pre = "–" if e.pretrend_p is None else f"{e.pretrend_p:.3f}"
-        row = [
-            name.replace("_", " "),
-            fmt.format(e.estimate),
-            f"{fmt.format(e.ci_low)} … {fmt.format(e.ci_high)}",
-            f"{e.relative:+.1%}",
-            pre,
-        ]
-        if truth is not None:
-            row.append(fmt.format(truth[name]) if name in truth else "")
-        table.add_row(*row)
-    console.print(table)
-    console.print(
-        "relative: estimate ÷ the treated units' counterfactual mean; pre-trend p: "
-        f"joint test that the event study's leads ({result.bin_days}-day bins) are 0"
-    )

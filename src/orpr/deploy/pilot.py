@@ -27,7 +27,7 @@ from orpr.baselines.split import time_split
 from orpr.config import Config
 from orpr.data.panel import Panel
 from orpr.data.rate import reference_rates
-from orpr.deploy.did import DidResult, did_json, estimate_did
+from orpr.deploy.did import DidResult, estimate_did
 from orpr.evaluation.policies import FitInputs, build_policy
 from orpr.sim.metrics import holding_cost, in_stock, turnover_days
 
@@ -73,6 +73,9 @@ class Pilot(NamedTuple):
         start: ``s``, the first pilot day.
         policy: the treatment policy's name.
         truth: the true average effect on the treated per reported outcome.
+        treated_share: ``did.treated_share``, the share of units treated.
+        seed: ``did.seed``, the seed of the draw of treated units.
+        source: the data the pilot ran on (path, or the format of generated data).
     """
 
     outcomes: pl.DataFrame
@@ -80,6 +83,27 @@ class Pilot(NamedTuple):
     start: dt.date
     policy: str
     truth: dict[str, float]
+    treated_share: float
+    seed: int
+    source: str
+
+
+class PilotRun(NamedTuple):
+    """A simulated pilot and the DiD estimate on its outcome panel."""
+
+    pilot: Pilot
+    did: DidResult
+
+    def to_json(self) -> dict[str, Any]:
+        """The DiD result with the true effects and the pilot's design, one JSON object."""
+        p = self.pilot
+        design = {
+            "policy": p.policy,
+            "treated_share": p.treated_share,
+            "seed": p.seed,
+            "source": p.source,
+        }
+        return {**self.did.to_json(p.truth), "pilot": design}
 
 
 def simulate_pilot(panel: Panel, cfg: Config) -> Pilot:
@@ -106,7 +130,14 @@ def simulate_pilot(panel: Panel, cfg: Config) -> Pilot:
     truth = true_effects(panel, factual, counterfactual, active & treated[:, None], start - first)
     ids = panel.units.unit_id.astype(str)
     return Pilot(
-        outcome_panel(panel, factual), ids[treated], panel.dates[start].item(), name, truth
+        outcome_panel(panel, factual),
+        ids[treated],
+        panel.dates[start].item(),
+        name,
+        truth,
+        cfg.did.treated_share,
+        cfg.did.seed,
+        cfg.data.path or cfg.data.format,
     )
 
 
@@ -183,18 +214,9 @@ def true_effects(
     }
 
 
-def run_pilot(panel: Panel, cfg: Config) -> tuple[Pilot, DidResult]:
+def run_pilot(panel: Panel, cfg: Config) -> PilotRun:
     """The simulated pilot and the DiD estimate on its outcome panel."""
     pilot = simulate_pilot(panel, cfg)
-    return pilot, estimate_did(pilot.outcomes, pilot.treated, pilot.start, cfg.did.bin_days)
-
-
-def pilot_json(pilot: Pilot, result: DidResult, cfg: Config) -> dict[str, Any]:
-    """The DiD result with the true effects and the pilot's design, one JSON object."""
-    design = {
-        "policy": pilot.policy,
-        "treated_share": cfg.did.treated_share,
-        "seed": cfg.did.seed,
-        "source": cfg.data.path or cfg.data.format,
-    }
-    return {**did_json(result, pilot.truth), "pilot": design}
+    return PilotRun(
+        pilot, estimate_did(pilot.outcomes, pilot.treated, pilot.start, cfg.did.bin_days)
+    )

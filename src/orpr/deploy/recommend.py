@@ -28,14 +28,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
-from rich.console import Console
-from rich.table import Table
 
-from orpr.baselines.backtest import order_up_to, review_days, sim_params
+from orpr.baselines.backtest import review_days, sim_params
 from orpr.baselines.contract import Policy
 from orpr.baselines.rules import BaseStock, Incumbent
 from orpr.baselines.split import Split
@@ -44,61 +41,15 @@ from orpr.config import Config
 from orpr.data.panel import Panel
 from orpr.data.rate import reference_rates
 from orpr.deploy.positions import Positions, extend_one_day, file_orders, simulated_orders
+from orpr.deploy.recommendation import Recommendation, recommendation_rows
 from orpr.errors import InputError
 from orpr.evaluation.policies import ORACLES, POLICIES, FitInputs, build_policy
-from orpr.io import atomic_write, write_parquet
 from orpr.model.features import Calendar
 from orpr.model.run_dir import MODEL_POLICIES, model_dir
 
 RECOMMENDABLE = tuple(p for p in POLICIES if p not in ORACLES)
 BEST_FIRST = ("orpr_expert", "orpr", "pretrained")
 """Model policies in order of preference when ``--policy`` is not given."""
-COLUMNS = {
-    "unit_id": pl.String,
-    "date": pl.String,
-    "policy": pl.String,
-    "inventory_days": pl.Float64,
-    "d_hat": pl.Float64,
-    "target_position": pl.Float64,
-    "on_hand": pl.Float64,
-    "pipeline": pl.Float64,
-    "order_quantity": pl.Float64,
-    "lead_time": pl.Int64,
-    "review_period": pl.Int64,
-    "review_offset": pl.Int64,
-    "unit_cost": pl.Float64,
-    "order_value": pl.Float64,
-    "d_hat_days": pl.Int64,
-    "position_source": pl.String,
-    "refused": pl.String,
-}
-"""The recommendation table: figures are null on refused rows, ``refused`` holds the reason."""
-
-
-class Recommendation(NamedTuple):
-    """One decision day's rows: one per unit reviewing on it, refused units included.
-
-    Attributes:
-        date: the decision day ``D``, YYYY-MM-DD.
-        policy: the deciding policy.
-        position_source: where the positions came from.
-        table: the rows (``COLUMNS``); ``refused`` holds the reason, null when recommended.
-    """
-
-    date: str
-    policy: str
-    position_source: str
-    table: pl.DataFrame
-
-    @property
-    def units(self) -> int:
-        """Units with a recommendation."""
-        return int(self.table["refused"].is_null().sum())
-
-    @property
-    def refused(self) -> int:
-        """Reviewing units refused (with a reason)."""
-        return self.table.height - self.units
 
 
 def decision_day(panel: Panel, date: str | None) -> int:
@@ -276,7 +227,7 @@ def recommend_units(
         on_hand, pipeline = positions.on_hand, positions.pipeline
     reasons = refusal_reasons(panel, window, day, cfg.split.history_days, positions)
     source = position_source(panel, policy.name, day, cfg, positions)
-    return _rows(
+    return recommendation_rows(
         window,
         day,
         due,
@@ -336,124 +287,3 @@ def position_source(
 def _iso(panel: Panel, day: int) -> str:
     """The date of day index ``day`` (may be one past the grid), YYYY-MM-DD."""
     return str(panel.dates[0] + day)
-
-
-def _rows(
-    window: Panel,
-    day: int,
-    due: np.ndarray,
-    policy: str,
-    source: str,
-    reasons: np.ndarray,
-    history_days: int,
-    v: np.ndarray,
-    d_hat: np.ndarray,
-    on_hand: np.ndarray,
-    pipeline: np.ndarray,
-    orders: np.ndarray,
-) -> pl.DataFrame:
-    """The table of the units reviewing on ``day``; refused rows carry no figures."""
-    keep = np.flatnonzero(due)
-    ok = np.array([r is None for r in reasons[keep]], dtype=bool)
-    u = window.units
-
-    def figure(x: np.ndarray) -> pl.Series:
-        return pl.Series(np.where(ok, x[keep], np.nan)).fill_nan(None)
-
-    recent = slice(max(0, day - history_days), day)
-    frame = pl.DataFrame(
-        {
-            "unit_id": u.unit_id[keep].astype(str),
-            "date": [str(window.dates[day])] * keep.size,
-            "policy": [policy] * keep.size,
-            "inventory_days": figure(v),
-            "d_hat": figure(d_hat),
-            "target_position": figure(order_up_to(v, d_hat, u.whole_units)),
-            "on_hand": figure(on_hand),
-            "pipeline": figure(pipeline),
-            "order_quantity": figure(orders),
-            "lead_time": u.lead_time[keep],
-            "review_period": u.review_period[keep],
-            "review_offset": u.review_offset[keep],
-            "unit_cost": u.unit_cost[keep],
-            "order_value": figure(orders * u.unit_cost),
-            "d_hat_days": window.active[keep, recent].sum(axis=1),
-            "position_source": [source] * keep.size,
-            "refused": pl.Series(reasons[keep].tolist(), dtype=pl.String),
-        }
-    )
-    return frame.cast(COLUMNS)
-
-
-def recommendation_json(rec: Recommendation, out: str | Path | None = None) -> dict[str, Any]:
-    """The recommendation as one JSON object: a summary, and the rows unless written to ``out``."""
-    t = rec.table
-    head = {
-        "date": rec.date,
-        "policy": rec.policy,
-        "position_source": rec.position_source,
-        "reviewing": t.height,
-        "units": rec.units,
-        "refused": rec.refused,
-        "refused_by_reason": refused_by_reason(t),
-        "order_quantity": float(t["order_quantity"].sum()),
-        "order_value": float(t["order_value"].sum()),
-    }
-    return {**head, "out": str(out)} if out is not None else {**head, "rows": t.to_dicts()}
-
-
-def refused_by_reason(table: pl.DataFrame) -> dict[str, int]:
-    """Refused units counted by the kind of reason (the text before its colon)."""
-    kinds = table["refused"].drop_nulls().str.split(":").list.first()
-    return {k: int(n) for k, n in kinds.value_counts(sort=True).iter_rows()}
-
-
-def output_suffix(out: str | Path) -> str:
-    """``.parquet`` or ``.csv``, the format ``out`` is written in.
-
-    Raises:
-        InputError: any other suffix.
-    """
-    suffix = Path(out).suffix.lower()
-    if suffix not in (".parquet", ".csv"):
-        raise InputError(str(out), "unsupported output type; expected .parquet or .csv")
-    return suffix
-
-
-def write_recommendation(rec: Recommendation, out: str | Path) -> Path:
-    """Write the rows to ``out`` atomically, Parquet or CSV by its suffix."""
-    if output_suffix(out) == ".parquet":
-        return write_parquet(out, rec.table)
-    return atomic_write(out, lambda tmp: rec.table.write_csv(tmp))
-
-
-def render_recommendation(
-    rec: Recommendation, console: Console | None = None, rows: int = 20
-) -> None:
-    """Print the summary and the first ``rows`` rows (recommended units first)."""
-    console = console or Console()
-    t = rec.table
-    console.print(
-        f"[bold]Recommendation[/bold] for {rec.date} · policy {rec.policy} · "
-        f"positions {rec.position_source}"
-    )
-    reasons = ", ".join(f"{k}: {n:,}" for k, n in refused_by_reason(t).items())
-    console.print(
-        f"{t.height:,} units review: {rec.units:,} recommended, {rec.refused:,} "
-        f"refused" + (f" ({reasons})" if reasons else "")
-    )
-    console.print(
-        f"orders: {t['order_quantity'].sum():,.1f} units worth {t['order_value'].sum():,.2f}"
-    )
-    table = Table()
-    heads = ("unit", "v (days)", "d̂", "target", "on hand", "pipeline", "order", "refused")
-    for i, head in enumerate(heads):
-        table.add_column(head, justify="left" if i in (0, 7) else "right")
-    keys = ("inventory_days", "d_hat", "target_position", "on_hand", "pipeline", "order_quantity")
-    shown = t.sort("refused", nulls_last=False, maintain_order=True).head(rows)  # refused last
-    for row in shown.iter_rows(named=True):
-        figures = ("" if row[k] is None else f"{row[k]:,.2f}" for k in keys)
-        table.add_row(row["unit_id"], *figures, row["refused"] or "")
-    console.print(table)
-    if t.height > rows:
-        console.print(f"… {t.height - rows:,} more rows (--out FILE.parquet or --json for all)")

@@ -23,7 +23,8 @@ from orpr.data.panel import Panel
 from orpr.data.rate import reference_rates
 from orpr.data.segments import abc_xyz
 from orpr.errors import InputError
-from orpr.evaluation.locations import LocationScores, held_out_units, location_json, location_scores
+from orpr.evaluation.jsonable import metrics_dict
+from orpr.evaluation.locations import LocationScores, held_out_units, location_scores
 from orpr.evaluation.policies import FitInputs, build_policy
 from orpr.sim.metrics import Metrics, summarize, window_totals
 
@@ -47,6 +48,20 @@ class Evaluation(NamedTuple):
     split: Split
     meta: dict[str, Any]
     locations: LocationScores | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The evaluation as ``metrics.json`` (DESIGN §11)."""
+        reports = self.reports
+        return {
+            "policies": {r.name: {**metrics_dict(r.overall), "oracle": r.oracle} for r in reports},
+            "segments": {
+                s: {r.name: metrics_dict(r.segments[s]) for r in reports}
+                for s in sorted({s for r in reports for s in r.segments})
+            },
+            "promo": {r.name: metrics_dict(r.promo) for r in reports},
+            "meta": self.meta,
+            **({"locations": self.locations.to_json()} if self.locations is not None else {}),
+        }
 
 
 def evaluate(panel: Panel, cfg: Config, policies: tuple[str, ...] | None = None) -> Evaluation:
@@ -125,24 +140,3 @@ def score(panel: Panel, result: BacktestResult, segments: np.ndarray) -> PolicyR
     by_segment = {s: summarize(overall, segments == s) for s in np.unique(segments)}
     promo = summarize(totals(active & (panel.promo[:, window] > 0)))
     return PolicyReport(result.policy, result.oracle, summarize(overall), by_segment, promo)
-
-
-def metrics_json(ev: Evaluation) -> dict[str, Any]:
-    """The evaluation as ``metrics.json`` (DESIGN §11)."""
-    return {
-        "policies": {r.name: {**_clean(r.overall), "oracle": r.oracle} for r in ev.reports},
-        "segments": {
-            s: {r.name: _clean(r.segments[s]) for r in ev.reports}
-            for s in sorted({s for r in ev.reports for s in r.segments})
-        },
-        "promo": {r.name: _clean(r.promo) for r in ev.reports},
-        "meta": ev.meta,
-        **({"locations": location_json(ev.locations)} if ev.locations is not None else {}),
-    }
-
-
-def _clean(m: Metrics) -> dict[str, Any]:
-    """Metrics as JSON-safe plain values (non-finite → None)."""
-    return {
-        k: (v if isinstance(v, int) or np.isfinite(v) else None) for k, v in m._asdict().items()
-    }

@@ -34,6 +34,7 @@ from orpr.config import Config
 from orpr.data.panel import Panel
 from orpr.data.rate import reference_rates
 from orpr.errors import InputError
+from orpr.evaluation.jsonable import finite
 from orpr.evaluation.locations import held_out_units
 from orpr.evaluation.policies import KNOBS, FitInputs, sweep
 from orpr.model.run_dir import MODEL_POLICIES
@@ -100,6 +101,25 @@ class Frontier(NamedTuple):
     reference_in_stock: float
     at_reference: tuple[AtService, ...]
     oracles: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``frontier`` block of ``metrics.json``."""
+        return {
+            "knobs": {p.policy: p.knob for p in self.points},
+            "points": [{k: finite(v) for k, v in p._asdict().items()} for p in self.points],
+            "oracles": list(self.oracles),
+            "reference_policy": REFERENCE,
+            "reference_in_stock_rate": finite(self.reference_in_stock),
+            "at_reference_in_stock": {
+                a.policy: {
+                    "holding_cost": finite(a.holding_cost),
+                    "turnover_days": finite(a.turnover_days),
+                    "status": a.status,
+                    "holding_change": finite(a.holding_change),
+                }
+                for a in self.at_reference
+            },
+        }
 
 
 def default_knobs(cfg: Config) -> dict[str, tuple[float, ...]]:
@@ -251,30 +271,3 @@ def value_at(x: np.ndarray, ys: np.ndarray, target: float) -> tuple[tuple[float 
         return tuple(float(v) for v in ye[hi]), "interpolated"
     w = (target - xe[hi - 1]) / (xe[hi] - xe[hi - 1])
     return tuple(float(v) for v in (1 - w) * ye[hi - 1] + w * ye[hi]), "interpolated"
-
-
-def frontier_json(fr: Frontier) -> dict[str, Any]:
-    """The ``frontier`` block of ``metrics.json``."""
-    return {
-        "knobs": {p.policy: p.knob for p in fr.points},
-        "points": [{k: _num(v) for k, v in p._asdict().items()} for p in fr.points],
-        "oracles": list(fr.oracles),
-        "reference_policy": REFERENCE,
-        "reference_in_stock_rate": _num(fr.reference_in_stock),
-        "at_reference_in_stock": {
-            a.policy: {
-                "holding_cost": _num(a.holding_cost),
-                "turnover_days": _num(a.turnover_days),
-                "status": a.status,
-                "holding_change": _num(a.holding_change),
-            }
-            for a in fr.at_reference
-        },
-    }
-
-
-def _num(x: Any) -> Any:
-    """JSON-safe: non-finite floats become None, other values pass."""
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x

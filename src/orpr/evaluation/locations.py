@@ -36,6 +36,7 @@ from orpr.baselines.backtest import BacktestResult
 from orpr.config import Config
 from orpr.data.panel import Panel
 from orpr.errors import InputError
+from orpr.evaluation.jsonable import metrics_dict
 from orpr.evaluation.policies import policy_spec
 from orpr.sim.metrics import Metrics, summarize, window_totals
 
@@ -56,6 +57,17 @@ class LocationScores(NamedTuple):
     fitted_without: dict[str, bool]
     held_out_metrics: dict[str, Metrics]
     fitted_metrics: dict[str, Metrics]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``locations`` block of ``metrics.json``."""
+        return {
+            "stores": list(self.stores),
+            "held_out_units": int(self.held_out.sum()),
+            "fitted_units": int((~self.held_out).sum()),
+            "fitted_without_held_out": self.fitted_without,
+            "held_out": {k: metrics_dict(m) for k, m in self.held_out_metrics.items()},
+            "fitted": {k: metrics_dict(m) for k, m in self.fitted_metrics.items()},
+        }
 
 
 def held_out_stores(locations: np.ndarray, spec: float, seed: int) -> tuple[str, ...]:
@@ -111,22 +123,3 @@ def location_scores(
         held_m[r.policy], fit_m[r.policy] = summarize(totals, held), summarize(totals, ~held)
     flags = {r.policy: fitted_without(r.policy) for r in results}
     return LocationScores(stores, held, flags, held_m, fit_m)
-
-
-def location_json(scores: LocationScores) -> dict[str, Any]:
-    """The ``locations`` block of ``metrics.json``."""
-    return {
-        "stores": list(scores.stores),
-        "held_out_units": int(scores.held_out.sum()),
-        "fitted_units": int((~scores.held_out).sum()),
-        "fitted_without_held_out": scores.fitted_without,
-        "held_out": {k: _clean(m) for k, m in scores.held_out_metrics.items()},
-        "fitted": {k: _clean(m) for k, m in scores.fitted_metrics.items()},
-    }
-
-
-def _clean(m: Metrics) -> dict[str, Any]:
-    """Metrics as JSON-safe plain values (non-finite → None)."""
-    return {
-        k: (v if isinstance(v, int) or np.isfinite(v) else None) for k, v in m._asdict().items()
-    }

@@ -34,6 +34,7 @@ The evaluation backtests ``eval.policies`` together with the three model policie
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import shutil
@@ -44,15 +45,13 @@ from typing import Any, NamedTuple
 
 from orpr.config import Config, config_to_dict
 from orpr.data.panel import Panel
-from orpr.evaluation.evaluate import evaluate, metrics_json
-from orpr.evaluation.frontier import KNOBS, frontier, frontier_json
+from orpr.evaluation.run import EvaluationRun, run_evaluation, write_evaluation
 from orpr.io import write_json
 from orpr.labels import make_labels, write_labels
-from orpr.model.run_dir import MODEL_POLICIES, write_run_files
-from orpr.report.html import write_report
+from orpr.model.run_dir import MODEL_POLICIES
+from orpr.report.html import report_writer
 from orpr.report.progress import day_progress
 from orpr.rl.finetune import finetune
-from orpr.stationary.summary import stationary_summary
 from orpr.training.pretrain import pretrain
 
 STAGES = ("labels", "pretrain", "finetune", "evaluate")
@@ -103,14 +102,29 @@ class StageRun(NamedTuple):
 
 
 class PipelineRun(NamedTuple):
-    """The stages' outcomes, the evaluation (None until it ran or was read) and the run dir."""
+    """The stages' outcomes, the run's ``metrics.json`` (None until the run is complete), the
+    evaluation (None unless it ran this time) and the run directory."""
 
     out_dir: Path
     stages: list[StageRun]
     complete: bool
     metrics: dict[str, Any] | None
-    evaluation: Any = None
-    frontier: Any = None
+    evaluation: EvaluationRun | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"out", "complete", "stages": [{"name", "status", "seconds"}], "policies"}`` and,
+        on the stationary benchmark, ``"stationary"``."""
+        metrics = self.metrics or {}
+        return {
+            "out": str(self.out_dir),
+            "complete": self.complete,
+            "stages": [
+                {"name": s.name, "status": s.status, "seconds": round(s.seconds, 1)}
+                for s in self.stages
+            ],
+            "policies": metrics.get("policies"),
+            **({"stationary": metrics["stationary"]} if "stationary" in metrics else {}),
+        }
 
 
 def fingerprints(cfg: Config) -> dict[str, str]:
@@ -200,8 +214,7 @@ def run_pipeline(
         runs.append(StageRun(stage, status, seconds))
         say(f"{stage}: done in {seconds:.0f} s")
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    ev, fr = evaluation if evaluation is not None else (None, None)
-    return PipelineRun(out, runs, True, metrics, ev, fr)
+    return PipelineRun(out, runs, True, metrics, evaluation)
 
 
 def run_policies(cfg: Config) -> tuple[str, ...]:
@@ -215,43 +228,14 @@ def run_policies(cfg: Config) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*cfg.eval.policies, *models)))
 
 
-def evaluate_run(panel: Panel, cfg: Config, out: Path, progress: bool = True):
-    """Backtest the run's policies; write ``metrics.json``, ``config.toml``, ``report.html``.
-
-    Returns ``(Evaluation, Frontier | None)``.
-    """
-
+def evaluate_run(panel: Panel, cfg: Config, out: Path, progress: bool = True) -> EvaluationRun:
+    """The evaluate stage: the run's policies, with the models of ``out``, evaluated and
+    written into ``out`` (``orpr.evaluation.run``)."""
     run_cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, checkpoint=str(out)))
-    names = run_policies(cfg)
-    ev = evaluate(panel, run_cfg, names)
-    fr = None
-    if cfg.eval.frontier:
-        with day_progress("frontier", enabled=progress) as bar:
-            fr = frontier(panel, run_cfg, tuple(n for n in names if n in KNOBS), progress=bar)
-    result = metrics_json(ev) | ({"frontier": frontier_json(fr)} if fr is not None else {})
-    if cfg.data.format == "stationary":  # long-run costs against the exact optimum
-        result["stationary"] = stationary_summary(panel, cfg, ev.results)
-    if cfg.eval.report:
-        write_report(out / "report.html", panel, run_cfg, ev, fr, out)
-    write_run_files(out, cfg, result)  # metrics.json last: its presence means the stage is whole
-    return ev, fr
-
-
-def pipeline_json(run: PipelineRun) -> dict[str, Any]:
-    """``{"out", "complete", "stages": [{"name", "status", "seconds"}], "policies"}``."""
-    return {
-        "out": str(run.out_dir),
-        "complete": run.complete,
-        "stages": [
-            {"name": s.name, "status": s.status, "seconds": round(s.seconds, 1)} for s in run.stages
-        ],
-        "policies": (run.metrics or {}).get("policies"),
-        **(
-            {"stationary": run.metrics["stationary"]}
-            if run.metrics and "stationary" in run.metrics
-            else {}
-        ),
-    }
+    bars = functools.partial(day_progress, enabled=progress)
+    run = run_evaluation(panel, run_cfg, run_policies(cfg), bars)
+    write_evaluation(out, cfg, run, report_writer(panel, run_cfg, out))
+    return run
 
 
 def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:

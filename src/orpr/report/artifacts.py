@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import polars as pl
 
 from orpr.config import Config
 from orpr.errors import InputError
@@ -115,8 +116,6 @@ def label_draw(cfg: Config, run_dir: Path | None, dirs: dict[str, Path]) -> Labe
     for folder in candidates:
         path = folder / "labels.parquet"
         if path.is_file():
-            import polars as pl
-
             try:
                 v = pl.read_parquet(path, columns=["v_star"])["v_star"].to_numpy()
             except (OSError, pl.exceptions.PolarsError):

@@ -13,6 +13,17 @@ from orpr.rl.finetune import FinetuneRun
 def render_finetune(run: FinetuneRun, console: Console | None = None) -> None:
     """Print the per-epoch figures and the validation comparison."""
     console = console or Console()
+    console.print(epochs_table(run))
+    if not run.complete:
+        console.print("stopped by pretrain.max_steps; run again to resume")
+        return
+    console.print(validation_table(run))
+    t = run.targets
+    console.print(f"expert targets: {t['source']}, {t['states']:,} promotion states")
+
+
+def epochs_table(run: FinetuneRun) -> Table:
+    """One row per epoch of each stage, on the validation states."""
     table = Table(title="Fine-tune epochs (validation states, the mode action z = μ)")
     for col in (
         "stage",
@@ -41,10 +52,11 @@ def render_finetune(run: FinetuneRun, console: Console | None = None) -> None:
                 _fmt(rec.get("val_pareto_rate"), "%"),
                 _fmt(rec.get("val_mean_v")),
             )
-    console.print(table)
-    if not run.complete:
-        console.print("stopped by pretrain.max_steps; run again to resume")
-        return
+    return table
+
+
+def validation_table(run: FinetuneRun) -> Table:
+    """Each model's decisions on the validation states against the pretrained model's."""
     val = Table(title="Validation states: each model's decisions against the pretrained model's")
     for col in (
         "policy",
@@ -69,9 +81,7 @@ def render_finetune(run: FinetuneRun, console: Console | None = None) -> None:
                 _fmt(v.get("val_pareto_rate"), "%"),
                 _fmt(v.get("val_mean_v")),
             )
-    console.print(val)
-    t = run.targets
-    console.print(f"expert targets: {t['source']}, {t['states']:,} promotion states")
+    return val
 
 
 def _fmt(x: float | None, kind: str = "") -> str:

@@ -24,13 +24,16 @@ from orpr.config import Config
 from orpr.data.panel import Panel
 from orpr.evaluation.evaluate import Evaluation
 from orpr.evaluation.frontier import Frontier
+from orpr.evaluation.run import EvaluationRun, ReportWriter
 from orpr.io import write_text
 from orpr.report import figures
 from orpr.report.artifacts import label_draw, model_dirs
+from orpr.report.frontier import frontier_section
 from orpr.report.sections import (
     assumptions_section,
     data_section,
     image,
+    label,
     para,
     section,
     table,
@@ -82,6 +85,15 @@ def write_report(
     return write_text(path, report_html(panel, cfg, ev, fr, Path(run_dir) if run_dir else None))
 
 
+def report_writer(panel: Panel, cfg: Config, run_dir: Path) -> ReportWriter:
+    """``write_report`` for the evaluations of ``run_dir`` (``evaluation.run.write_evaluation``)."""
+
+    def write(path: Path, run: EvaluationRun) -> Path:
+        return write_report(path, panel, cfg, run.evaluation, run.frontier, run_dir)
+
+    return write
+
+
 def report_html(
     panel: Panel,
     cfg: Config,
@@ -120,10 +132,6 @@ def report_html(
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
         f"{head}{nav}{body}</body></html>\n"
     )
-
-
-def label(name: str, oracle: bool) -> str:
-    return f"{name}*" if oracle else name
 
 
 def metric_cells(m: Metrics) -> list[str]:
@@ -165,74 +173,6 @@ def comparison_section(ev: Evaluation) -> str:
 
 def _pct_change(new: float, old: float) -> str:
     return f"{100 * (new / old - 1):+.1f} %" if old > 0 else "–"
-
-
-def frontier_section(ev: Evaluation, fr: Frontier | None, palette: dict[str, str]) -> str:
-    """The frontier figure, the comparison at the incumbent's in-stock rate and every point."""
-    if fr is None:
-        return section(
-            "frontier", "Service–cost frontier", para("Not computed (eval.frontier = false).")
-        )
-    curves = {}
-    for name in dict.fromkeys(p.policy for p in fr.points):
-        mine = sorted((p for p in fr.points if p.policy == name), key=lambda p: p.value)
-        curves[label(name, name in fr.oracles)] = (
-            np.array([p.in_stock_rate for p in mine]),
-            np.array([p.holding_cost for p in mine]),
-        )
-    evaluated = {
-        label(r.name, r.oracle): (r.overall.in_stock_rate, r.overall.holding_cost)
-        for r in ev.reports
-    }
-    colour = {label(n, n in fr.oracles): c for n, c in palette.items()}
-    uri = figures.frontier_figure(curves, evaluated, fr.reference_in_stock, colour)
-    status = {"interpolated": "", "upper_bound": "≤ ", "unreached": ""}
-    rows = [
-        [
-            label(a.policy, a.policy in fr.oracles),
-            "never reached"
-            if a.holding_cost is None
-            else f"{status[a.status]}{a.holding_cost:,.0f}",
-            "–" if a.holding_change is None else f"{100 * a.holding_change:+.1f} %",
-            "–" if a.turnover_days is None else f"{a.turnover_days:.2f}",
-        ]
-        for a in fr.at_reference
-    ]
-    points = [
-        [
-            p.policy,
-            p.knob,
-            f"{p.value:g}",
-            f"{p.in_stock_rate:.2%}",
-            f"{p.holding_cost:,.0f}",
-            f"{p.turnover_days:.2f}",
-            f"{p.fill_rate:.2%}",
-            f"{p.total_cost:,.0f}",
-        ]
-        for p in fr.points
-    ]
-    return section(
-        "frontier",
-        "Service–cost frontier",
-        para(
-            "Each policy family swept over its service knob (incumbent: days added to the "
-            "tuned safety; base_stock: demand quantile; or_hindsight and models: α). A policy "
-            "is only better if it is cheaper at the same service.",
-            "lead",
-        ),
-        image(uri, "holding cost against in-stock rate per policy family"),
-        para(
-            f"Holding cost at the incumbent's in-stock rate ({fr.reference_in_stock:.2%}), "
-            "interpolated along each family's efficient points; ≤ marks an upper bound (every "
-            "point of the family serves more)."
-        ),
-        table(["policy", "holding cost", "vs incumbent", "turnover days"], rows),
-        "<details><summary>All frontier points</summary>",
-        table(
-            ["policy", "knob", "value", "in-stock", "holding", "turnover", "fill", "total"], points
-        ),
-        "</details>",
-    )
 
 
 def locations_section(ev: Evaluation) -> str:

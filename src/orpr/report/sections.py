@@ -44,6 +44,11 @@ def image(uri: str, alt: str) -> str:
     return f"<img src='{uri}' alt='{escape(alt)}'>"
 
 
+def label(name: str, oracle: bool) -> str:
+    """A policy's name, starred when it is an oracle."""
+    return f"{name}*" if oracle else name
+
+
 def training_section(dirs: dict[str, Path]) -> str:
     """Training curves from the models' ``pretrain.json`` and ``finetune.json``."""
     curves = training_curves(dirs)

@@ -7,6 +7,8 @@ from rich.table import Table
 
 from orpr.evaluation.evaluate import Evaluation
 from orpr.evaluation.frontier import Frontier
+from orpr.evaluation.run import EvaluationRun
+from orpr.report.stationary import render_stationary
 from orpr.sim.metrics import Metrics
 
 COLUMNS = (
@@ -91,8 +93,19 @@ def render_frontier(fr: Frontier, console: Console | None = None) -> None:
     console.print(table)
 
 
+def render_evaluation_run(run: EvaluationRun, console: Console | None = None) -> None:
+    """Print an evaluation, its frontier and the stationary benchmark, those present."""
+    console = console or Console()
+    render_evaluation(run.evaluation, console)
+    if run.frontier is not None:
+        render_frontier(run.frontier, console)
+    if run.stationary is not None:
+        render_stationary(run.stationary, console)
+
+
 def render_metrics(metrics: dict, console: Console | None = None) -> None:
-    """Print the comparison table of a ``metrics.json`` (a run whose evaluation was skipped)."""
+    """Print the comparison table of a ``metrics.json`` (a run whose evaluation was skipped),
+    and its stationary benchmark when it has one."""
     console = console or Console()
     meta = metrics.get("meta", {})
     table = Table(
@@ -109,63 +122,5 @@ def render_metrics(metrics: dict, console: Console | None = None) -> None:
     console.print(table)
     if any(m.get("oracle") for m in metrics.get("policies", {}).values()):
         console.print(ORACLE_NOTE)
-
-
-def render_stationary(summary: dict, console: Console | None = None) -> None:
-    """Print the stationary benchmark: each policy's long-run cost against the exact optimum."""
-    console = console or Console()
-    inst, oracle = summary["instance"], summary["oracle"]
-    table = Table(
-        title=(
-            f"Stationary lost-sales instance · {inst['demand']}, L = {inst['lead_time']}, "
-            f"p = {inst['penalty']:g}, h = {inst['holding']:g} · {inst['units']:,} units × "
-            f"{inst['scored_days']:,} days"
-        )
-    )
-    for header in ("policy", "cost per day", "± stderr", "gap to optimum", "paired gap"):
-        table.add_column(header, justify="left" if header == "policy" else "right")
-    table.add_row(
-        "optimum (value iteration)",
-        f"{oracle['optimal_cost']:.4f}",
-        f"bound {oracle['bound']:.1e}",
-        "0.00 %",
-        "",
-    )
-    table.add_row(
-        f"best base-stock (S = {oracle['base_stock_level']})",
-        f"{oracle['base_stock_cost']:.4f}",
-        "exact",
-        f"{oracle['base_stock_gap_pct']:+.2f} %",
-        "",
-    )
-    s, r = oracle["capped_base_stock_levels"]
-    table.add_row(
-        f"best capped base-stock (S = {s}, r = {r})",
-        f"{oracle['capped_base_stock_cost']:.4f}",
-        "exact",
-        f"{oracle['capped_base_stock_gap_pct']:+.2f} %",
-        "",
-    )
-    if "plug_in_base_stock" in summary:  # the best base-stock rule acting on d̂
-        plug = summary["plug_in_base_stock"]
-        table.add_row(
-            f"best v·d̂ rule, d̂ over {plug['history_days']} days (v = {plug['inventory_days']:.2f})",
-            f"{plug['cost']:.4f}",
-            "exact",
-            f"{plug['gap_pct']:+.2f} %",
-            "",
-        )
-    for name, row in summary["policies"].items():
-        paired = (
-            ""
-            if "paired_gap_pct" not in row
-            else f"{row['paired_gap_pct']:+.2f} ± {row['paired_gap_stderr_pct']:.2f} %"
-        )
-        table.add_row(
-            f"{name} (simulated)",
-            f"{row['cost']:.4f}",
-            f"{row['stderr']:.4f}",
-            f"{row['gap_pct']:+.2f} %",
-            paired,
-        )
-    console.print(table)
+    if "stationary" in metrics:
+        render_stationary(metrics["stationary"], console)
