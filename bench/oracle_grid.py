@@ -29,8 +29,8 @@ from rich.table import Table
 
 from orpr.config import load_config
 from orpr.data import load_panel
+from orpr.evaluation.stationary import plug_in_json
 from orpr.pipeline.stages import run_pipeline
-from orpr.stationary.summary import plug_in_json
 
 LEAD_TIMES = (1, 2, 3, 4)
 PENALTIES = (4, 9, 19, 39)

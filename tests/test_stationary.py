@@ -18,7 +18,14 @@ from orpr.data import load_panel
 from orpr.data.rate import reference_rates
 from orpr.errors import InputError
 from orpr.evaluation.evaluate import evaluate
+from orpr.evaluation.optimal import OPTIMAL, instance_oracle, oracle_states, table_orders
 from orpr.evaluation.policies import FitInputs, build_policy
+from orpr.evaluation.stationary import (
+    gap_pct,
+    mean_and_stderr,
+    plug_in_base_stock,
+    stationary_summary,
+)
 from orpr.labels.decide import choose, least_cost
 from orpr.labels.hindsight import oracle_inputs
 from orpr.labels.replay import (
@@ -37,13 +44,6 @@ from orpr.sim.kernel import SimParams, SimState, simulate
 from orpr.stationary.chain import base_stock_cost
 from orpr.stationary.instance import demand_draws
 from orpr.stationary.law import parse_demand
-from orpr.stationary.optimal import OPTIMAL, instance_oracle, oracle_states, table_orders
-from orpr.stationary.summary import (
-    gap_pct,
-    mean_and_stderr,
-    plug_in_base_stock,
-    stationary_summary,
-)
 from test_finetune import RL
 from test_pretrain import TINY
 

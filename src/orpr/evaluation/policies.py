@@ -1,7 +1,7 @@
 """Every policy, registered: importing this module fills ``orpr.baselines.registry``.
 
 Each policy registers itself in its own module: the baselines in ``orpr.baselines.fit``,
-``or_hindsight`` in ``orpr.labels.hindsight``, ``optimal`` in ``orpr.stationary.optimal`` and
+``or_hindsight`` in ``orpr.labels.hindsight``, ``optimal`` in ``orpr.evaluation.optimal`` and
 the model policies in ``orpr.model.policy``. Evaluation, the frontier, recommendations and the
 pilot find them here, by name.
 """
@@ -20,9 +20,9 @@ from orpr.baselines.registry import (
     sweep,
 )
 from orpr.config.policy import PolicyName
+from orpr.evaluation import optimal
 from orpr.labels import hindsight
 from orpr.model import policy
-from orpr.stationary import optimal
 
 POLICIES: tuple[str, ...] = typing.get_args(PolicyName)
 """Every policy, in the order tables and messages list them: the names ``eval.policies`` takes."""

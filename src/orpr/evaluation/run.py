@@ -3,7 +3,7 @@
 One backtest of the named policies (``orpr.evaluation.evaluate``), the service–cost frontier
 of those with a knob (``eval.frontier``), and — on the stationary benchmark
 (``data.format = "stationary"``) — each policy's long-run cost against the exact optimum
-(``orpr.stationary.summary``). ``write_evaluation`` puts it into a run directory:
+(``orpr.evaluation.stationary``). ``write_evaluation`` puts it into a run directory:
 ``report.html`` first, then ``config.toml`` and ``metrics.json`` last, so that a present
 ``metrics.json`` means the evaluation is whole.
 
@@ -23,8 +23,8 @@ from orpr.data.panel import Panel
 from orpr.evaluation.evaluate import Evaluation, evaluate
 from orpr.evaluation.frontier import REFERENCE, Frontier, frontier
 from orpr.evaluation.policies import KNOBS
+from orpr.evaluation.stationary import stationary_summary
 from orpr.model.run_dir import write_run_files
-from orpr.stationary.summary import stationary_summary
 
 Progress = Callable[[str], AbstractContextManager[Callable[[int, int], None] | None]]
 """Opens a ``progress(done, total)`` callback for a labelled piece of work (or None)."""

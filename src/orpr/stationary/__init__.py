@@ -48,6 +48,11 @@ References:
     Xin, L. (2021). Understanding the performance of capped base-stock policies in lost-sales
     inventory models. Operations Research 69(1), 61–70.
     Puterman, M. L. (1994). Markov Decision Processes, §8.5 (relative value iteration).
+
+The instance as data — every unit an independent replication — is ``orpr.stationary.instance``
+(``data.format = "stationary"``). The package imports only ``orpr.errors`` and ``orpr.config``,
+so the data layer may read it; the benchmark's ``optimal`` policy and its summary against the
+optimum are evaluation's (``orpr.evaluation.optimal``, ``orpr.evaluation.stationary``).
 """
 
 from orpr.stationary.chain import (

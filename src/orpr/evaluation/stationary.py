@@ -13,7 +13,7 @@ path, the unit means are i.i.d.). The gap is ``100·(ḡ − g*) / g*`` in perce
 replay the same demand paths, so the difference to the simulated ``optimal`` policy is paired
 unit by unit: ``paired_gap_pct`` and its standard error (much smaller than either cost's)
 measure how far a policy is from the optimum on the very same demand.
-The simulated ``optimal`` policy is in ``orpr.stationary.optimal``.
+The simulated ``optimal`` policy is in ``orpr.evaluation.optimal``.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import numpy as np
 from orpr.baselines.backtest import BacktestResult
 from orpr.config import Config
 from orpr.data.panel import Panel
+from orpr.evaluation.optimal import OPTIMAL, instance_oracle, solve_instance
 from orpr.stationary.chain import base_stock_cost
 from orpr.stationary.law import parse_demand
-from orpr.stationary.optimal import OPTIMAL, instance_oracle, solve_instance
 
 
 def plug_in_json(cfg: Config, optimum: float) -> dict[str, float]:
