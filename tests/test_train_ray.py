@@ -13,7 +13,7 @@ import ray
 import torch
 from ray import cloudpickle
 
-from orpr.compute import fit_on_ray, worker_rank, worker_share
+from orpr.compute.data_parallel import fit_on_ray, worker_rank, worker_share
 from orpr.config import ComputeConfig, load_config
 from orpr.data import load_panel
 from orpr.model.checkpoint import load_tensors

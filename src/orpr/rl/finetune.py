@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from orpr.compute import fit_on_ray, worker_rank
+from orpr.compute.data_parallel import fit_on_ray, worker_rank
 from orpr.config import Config, config_to_dict
 from orpr.data.panel import Panel
 from orpr.data.rate import reference_rates

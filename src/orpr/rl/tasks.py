@@ -43,7 +43,7 @@ import numpy as np
 import polars as pl
 import torch
 
-from orpr.compute import worker_sum
+from orpr.compute.data_parallel import worker_sum
 from orpr.config import RLConfig
 from orpr.model.network import ORPRModel, label_cross_entropy, to_tensors
 from orpr.rl.rloo import (

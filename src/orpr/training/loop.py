@@ -13,8 +13,8 @@ Resume: every ``checkpoint_every`` steps, at each epoch end and when the step li
 moments, the torch RNG state and the counters — is written to one safetensors file. Loading
 it and calling ``fit`` again continues to the same weights an uninterrupted run reaches.
 
-Data-parallel (Ray Train workers, ``orpr.compute``): each worker takes every ``world``-th
-state of each batch and the gradients are averaged over the workers before clipping, so the
+Data-parallel (Ray Train workers, ``orpr.compute.data_parallel``): each worker takes every
+``world``-th state of each batch and the gradients are averaged over the workers before clipping, so the
 weights stay the same on every worker; with one worker (or none) both are no-ops. A task
 whose loss needs figures of the whole batch (a multiplier updated from the batch, batch means
 for the log) or whose shares may differ in size takes them from ``batch_share``,
@@ -32,7 +32,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 import torch
 
-from orpr.compute import average_gradients, worker_rank, worker_share, worker_sum
+from orpr.compute.data_parallel import average_gradients, worker_rank, worker_share, worker_sum
 from orpr.config import TrainConfig
 from orpr.model.checkpoint import load_optimizer, optimizer_tensors
 from orpr.model.network import ORPRModel
@@ -111,7 +111,7 @@ Saver = Callable[[dict[str, torch.Tensor], LoopState], None]
 
 
 class BatchShare(NamedTuple):
-    """This worker's share of a batch (``orpr.compute.worker_share``).
+    """This worker's share of a batch (``orpr.compute.data_parallel.worker_share``).
 
     Attributes:
         rows: its positions in the whole batch (every ``world``-th from its rank).

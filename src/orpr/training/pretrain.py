@@ -35,7 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from orpr.baselines.split import time_split
-from orpr.compute import fit_on_ray, worker_rank
+from orpr.compute.data_parallel import fit_on_ray, worker_rank
 from orpr.config import Config, ModelConfig
 from orpr.data.panel import Panel
 from orpr.data.rate import reference_rates
