@@ -19,7 +19,8 @@ from orpr.evaluation.evaluate import evaluate
 from orpr.model.checkpoint import load_model
 from orpr.rl.expert import category_uplift, expert_targets, promotion_states, snap_up
 from orpr.rl.finetune import finetune
-from orpr.rl.tasks import RLTask, read_outcomes
+from orpr.rl.outcomes import read_outcomes
+from orpr.rl.tasks import RLTask
 from orpr.training.demand import demand_data
 from orpr.training.labels import read_labels
 from orpr.training.loop import LoopState, fit

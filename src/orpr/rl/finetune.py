@@ -47,8 +47,9 @@ from orpr.model.checkpoint import load_model, load_tensors, save_model, save_ten
 from orpr.model.network import ORPRModel
 from orpr.model.run_dir import has_model
 from orpr.model.run_dir import model_dir as find_model
-from orpr.rl.expert import ExpertTargets, expert_targets
-from orpr.rl.tasks import ExpertTask, Outcomes, RLTask, read_outcomes
+from orpr.rl.expert import ExpertTargets, ExpertTask, expert_targets
+from orpr.rl.outcomes import Outcomes, read_outcomes
+from orpr.rl.tasks import RLTask
 from orpr.training.demand import DemandData, demand_data
 from orpr.training.labels import LabelTable, read_labels
 from orpr.training.loop import LoopState, fit, loop_from_json, set_determinism
