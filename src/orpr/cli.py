@@ -235,12 +235,15 @@ def pretrain_cmd(
 ) -> None:
     """Pretrain the encoder on demand, then the decision head on the OR labels."""
     from orpr.data import load_panel
-    from orpr.training.pretrain import pretrain, pretrain_json, render_pretrain
+    from orpr.report.progress import training_progress
+    from orpr.report.training import render_pretrain
+    from orpr.training.pretrain import pretrain
 
     cfg = resolve_config(config, data, fmt, overrides)
-    run = pretrain(load_panel(cfg), labels, cfg, out, progress=not as_json)
+    with training_progress(enabled=not as_json) as progress:
+        run = pretrain(load_panel(cfg), labels, cfg, out, progress)
     if as_json:
-        print_json(pretrain_json(run))
+        print_json(run.to_json())
     else:
         render_pretrain(run)
         typer.echo(f"wrote {out}")
@@ -264,11 +267,13 @@ def finetune_cmd(
     """Align the pretrained model with RLOO (orpr), then fine-tune it on promotions (orpr_expert)."""
     from orpr.data import load_panel
     from orpr.report.finetune import render_finetune
+    from orpr.report.progress import training_progress
     from orpr.rl.finetune import finetune
 
     extra = [] if expert is None else [f"rl.expert={json.dumps(expert)}"]
     cfg = resolve_config(config, data, fmt, [*(overrides or []), *extra])
-    run = finetune(load_panel(cfg), model, labels, cfg, out, progress=not as_json)
+    with training_progress(enabled=not as_json) as progress:
+        run = finetune(load_panel(cfg), model, labels, cfg, out, progress)
     if as_json:
         print_json(run.to_json())
     else:

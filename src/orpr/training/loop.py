@@ -13,6 +13,9 @@ Resume: every ``checkpoint_every`` steps, at each epoch end and when the step li
 moments, the torch RNG state and the counters — is written to one safetensors file. Loading
 it and calling ``fit`` again continues to the same weights an uninterrupted run reaches.
 
+Progress: ``fit`` reports each step to a ``Progress`` callback the caller supplies (the CLI
+and ``orpr run`` draw it as a bar, ``orpr.report.progress``); nothing here prints.
+
 Data-parallel (Ray Train workers, ``orpr.compute.data_parallel``): each worker takes every
 ``world``-th state of each batch and the gradients are averaged over the workers before clipping, so the
 weights stay the same on every worker; with one worker (or none) both are no-ops. A task
@@ -110,6 +113,15 @@ def loop_from_json(obj: dict[str, Any]) -> LoopState:
 Saver = Callable[[dict[str, torch.Tensor], LoopState], None]
 
 
+class Progress(Protocol):
+    """Where a stage's loop reports its steps (the caller draws it, e.g. as a progress bar)."""
+
+    def __call__(self, stage: str, description: str, done: int, total: int) -> None:
+        """``done`` of ``total`` batches of the current epoch of ``stage``, described as
+        ``"<stage> epoch <e>/<epochs> loss <running loss>"``."""
+        ...
+
+
 class BatchShare(NamedTuple):
     """This worker's share of a batch (``orpr.compute.data_parallel.worker_share``).
 
@@ -176,7 +188,7 @@ def fit(
     state: LoopState,
     save: Saver,
     resume: dict[str, torch.Tensor] | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> bool:
     """Train ``model`` on ``task`` from ``state``; True when the stage finished.
 
@@ -187,14 +199,13 @@ def fit(
         state: the loop state (fresh, or from a checkpoint together with ``resume``).
         save: writes a checkpoint from named tensors and the state.
         resume: tensors of a checkpoint (``model.*``, ``best.*``, ``optim.*``, ``rng.torch``).
-        progress: a ``rich.progress.Progress`` to report to, or None.
+        progress: where to report each step (None: nowhere).
 
     Returns:
         False when the step limit stopped it (the checkpoint then holds where it stood).
     """
     opt = task.optimizer(model, state.epoch)
     best = _restore(model, opt, resume)
-    bar = progress.add_task(task.name, total=None) if progress is not None else None
     while not state.done and state.epoch < task.epochs:
         batches = task.batches(state.epoch)
         model.train()
@@ -217,7 +228,8 @@ def fit(
                 state.steps.append(
                     {"step": state.step, "epoch": state.epoch + 1, "loss": loss, **stats}
                 )
-            _show(progress, bar, task, state, len(batches))
+            if progress is not None:
+                _show(progress, task, state, len(batches))
             if state.step % cfg.checkpoint_every == 0:
                 save(_tensors(model, best, opt), state)
         best = _end_epoch(model, task, cfg, state, best)
@@ -254,17 +266,11 @@ def worker_mean(value: float) -> float:
     return value if world == 1 else worker_sum([value])[0] / world
 
 
-def _show(progress: Any, bar: Any, task: Task, state: LoopState, batches: int) -> None:
+def _show(progress: Progress, task: Task, state: LoopState, batches: int) -> None:
     """Report the epoch, the running loss and the batches done."""
-    if bar is None:
-        return
     loss = state.loss_sum / max(state.loss_count, 1)
-    progress.update(
-        bar,
-        total=batches,
-        completed=state.batch,
-        description=f"{task.name} epoch {state.epoch + 1}/{task.epochs} loss {loss:.4f}",
-    )
+    description = f"{task.name} epoch {state.epoch + 1}/{task.epochs} loss {loss:.4f}"
+    progress(task.name, description, state.batch, batches)
 
 
 def _end_epoch(
