@@ -38,6 +38,8 @@ from typing import Any
 
 from orpr.config import Config, config_to_dict
 
+PANEL = ("seed", "data", "synthetic", "stationary", "units", "split")
+"""The config the panel, its time split and the seeded draws come from: every stage reads it."""
 SPEED = ("compute", "pretrain.threads", "pretrain.max_steps", "pretrain.checkpoint_every")
 """Keys that change how fast a stage runs, never what it computes."""
 
@@ -93,12 +95,7 @@ class Stage:
 LABELS = Stage(
     "labels",
     reads=(
-        "seed",
-        "data",
-        "synthetic",
-        "stationary",
-        "units",
-        "split",
+        *PANEL,
         "policy.alpha",
         "policy.safety_days",
         "policy.incumbent_objective",
@@ -112,7 +109,7 @@ LABELS = Stage(
 )
 PRETRAIN = Stage(
     "pretrain",
-    reads=("seed", "split", "policy.alpha", "model", "pretrain", "compute"),
+    reads=(*PANEL, "policy.alpha", "model", "pretrain", "compute"),
     ignored=(*SPEED, "model.checkpoint"),
     inputs=("labels",),
     outputs=("pretrained",),
@@ -121,8 +118,7 @@ PRETRAIN = Stage(
 FINETUNE = Stage(
     "finetune",
     reads=(
-        "seed",
-        "split",
+        *PANEL,
         "policy.alpha",
         "rl",
         "pretrain.min_history",
@@ -139,19 +135,7 @@ FINETUNE = Stage(
 )
 EVALUATE = Stage(
     "evaluate",
-    reads=(
-        "seed",
-        "data",
-        "synthetic",
-        "stationary",
-        "units",
-        "split",
-        "labels",
-        "rl",
-        "policy",
-        "eval",
-        *SPEED,
-    ),
+    reads=(*PANEL, "labels", "rl", "policy", "eval", *SPEED),
     ignored=SPEED,
     inputs=("labels", "pretrained", "orpr", "orpr_expert", "finetune.json"),
     outputs=("metrics.json", "report.html"),

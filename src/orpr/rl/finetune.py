@@ -248,10 +248,14 @@ def train_stages(
     def save(name: str) -> None:
         save_model(out / OUTPUTS[name], model, inputs.grid, {**model_meta, "stage": name})
 
+    # RLOO against the reference, from m where its loop stands; the expert stage against the
+    # stage-3 policy, from m where stage 3 kept its weights
     tasks = {
-        "rloo": lambda loops: _task("rloo", inputs, cfg, loops, None),
+        "rloo": lambda loops: _task(
+            "rloo", inputs, cfg, inputs.reference, _last_log_m(loops["rloo"])
+        ),
         "expert": lambda loops: _task(
-            "expert", inputs, cfg, loops, load_model(out / OUTPUTS["rloo"])[0]
+            "expert", inputs, cfg, load_model(out / OUTPUTS["rloo"])[0], best_log_m(loops["rloo"])
         ),
     }
     checkpoint = Checkpoint(out / STATE, STAGES, inputs.fingerprint)
@@ -270,37 +274,15 @@ def _train_worker(
     train_stages(load_inputs(panel, model_dir, labels_dir, cfg, targets), labels_dir, cfg, out)
 
 
-def _task(
-    name: str, inputs: Inputs, cfg: Config, loops: dict[str, LoopState], general: ORPRModel | None
-) -> RLTask:
-    """Stage ``name``'s task: RLOO against the reference, or the expert stage against the
-    stage-3 policy ``general`` (with ``m`` where stage 3 kept its weights)."""
-    i, val_samples = inputs, cfg.pretrain.val_samples
+def _task(name: str, inputs: Inputs, cfg: Config, reference: ORPRModel, log_m: float) -> RLTask:
+    """Stage ``name``'s task against ``reference`` with the multiplier starting at ``log_m``:
+    RLOO on the labelled states (``rloo``), or the expert stage on the promotion states."""
+    i = inputs
+    common = (i.data, i.table, i.outcomes, reference, cfg.rl, i.days[1:3], cfg.seed)
     if name == "rloo":
-        return RLTask(
-            i.data,
-            i.table,
-            i.outcomes,
-            i.reference,
-            cfg.rl,
-            i.days[1:3],
-            cfg.seed,
-            val_samples,
-            log_m=_last_log_m(loops["rloo"]),
-        )
-    return ExpertTask(
-        i.data,
-        i.table,
-        i.outcomes,
-        general,
-        cfg.rl,
-        i.days[1:3],
-        cfg.seed,
-        val_samples,
-        i.targets.rows,
-        i.targets.v_index,
-        log_m=best_log_m(loops["rloo"]),
-    )
+        return RLTask(*common, cfg.pretrain.val_samples, log_m=log_m)
+    targets = (i.targets.rows, i.targets.v_index)
+    return ExpertTask(*common, cfg.pretrain.val_samples, *targets, log_m=log_m)
 
 
 def _last_log_m(state: LoopState) -> float:
@@ -336,31 +318,9 @@ def _validate(
     for name in OUTPUTS.values():
         if has_model(out / name):
             models[name] = load_model(out / name)[0]
-    i, val_samples, m = inputs, cfg.pretrain.val_samples, best_log_m(loops["rloo"])
-    general = RLTask(
-        i.data,
-        i.table,
-        i.outcomes,
-        i.reference,
-        cfg.rl,
-        i.days[1:3],
-        cfg.seed,
-        val_samples,
-        log_m=m,
-    )
-    promo = ExpertTask(
-        i.data,
-        i.table,
-        i.outcomes,
-        i.reference,
-        cfg.rl,
-        i.days[1:3],
-        cfg.seed,
-        val_samples,
-        i.targets.rows,
-        i.targets.v_index,
-        log_m=m,
-    )
+    m = best_log_m(loops["rloo"])
+    general = _task("rloo", inputs, cfg, inputs.reference, m)
+    promo = _task("expert", inputs, cfg, inputs.reference, m)
     for name, model in models.items():
         result[name] = {}
         for label, task in (("all", general), ("promotion", promo)):
