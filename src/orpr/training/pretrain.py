@@ -153,7 +153,8 @@ def training_days(panel: Panel, cfg: Config) -> tuple[int, int, int, int]:
 
 
 class Prepared(NamedTuple):
-    """What both stages train on: the day split, the labels, the features and the fresh model."""
+    """What both stages train on (the day split, the labels, the features, the fresh model) and
+    the ``pretrain`` stage's fingerprint."""
 
     days: tuple[int, int, int, int]
     table: LabelTable
