@@ -26,6 +26,7 @@ from orpr.config import load_config
 from orpr.data import load_panel
 from orpr.evaluation.evaluate import evaluate
 from orpr.labels import make_labels, write_labels
+from orpr.report.progress import training_progress
 from orpr.rl.finetune import finetune
 from orpr.training.pretrain import pretrain
 
@@ -53,7 +54,8 @@ def main() -> None:
         write_labels(make_labels(panel, cfg), labels)
     model = Path(args.model) if args.model else work / "pretrained"
     if not args.model:
-        pretrain(panel, labels, cfg, model, progress=not args.json)
+        with training_progress(enabled=not args.json) as progress:
+            pretrain(panel, labels, cfg, model, progress)
     setup_s = time.perf_counter() - began
 
     rows = [_row("pretrained", None, None, _held_out(panel, cfg, model, "pretrained"), None)]
@@ -63,7 +65,8 @@ def main() -> None:
                 cfg, rl=dataclasses.replace(cfg.rl, omega=omega, beta=beta)
             )
             out = work / f"omega{omega:g}_beta{beta:g}"
-            run = finetune(panel, model, labels, run_cfg, out, progress=not args.json)
+            with training_progress(enabled=not args.json) as progress:
+                run = finetune(panel, model, labels, run_cfg, out, progress)
             last = run.loops["rloo"].steps[-1] if run.loops["rloo"].steps else {}
             rows.append(_row("orpr", omega, beta, _held_out(panel, cfg, out, "orpr"), last))
     result = {

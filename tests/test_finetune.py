@@ -19,7 +19,8 @@ from orpr.evaluation.evaluate import evaluate
 from orpr.model.checkpoint import load_model
 from orpr.rl.expert import category_uplift, expert_targets, promotion_states, snap_up
 from orpr.rl.finetune import finetune
-from orpr.rl.tasks import RLTask, read_outcomes
+from orpr.rl.outcomes import read_outcomes
+from orpr.rl.tasks import RLTask
 from orpr.training.demand import demand_data
 from orpr.training.labels import read_labels
 from orpr.training.loop import LoopState, fit
@@ -42,8 +43,8 @@ def setup(tmp_path_factory):
     panel = load_panel(cfg)
     root = tmp_path_factory.mktemp("finetune")
     labels = fabricate_labels(panel, cfg, root / "labels")
-    pretrain(panel, labels, cfg, root / "run" / "pretrained", progress=False)
-    run = finetune(panel, root / "run", labels, cfg, root / "run", progress=False)
+    pretrain(panel, labels, cfg, root / "run" / "pretrained")
+    run = finetune(panel, root / "run", labels, cfg, root / "run")
     return cfg, panel, labels, root, run
 
 
@@ -77,7 +78,7 @@ def test_the_run_writes_both_models_and_per_step_figures(setup):
 
 def test_the_same_seed_gives_the_same_models(setup, tmp_path):
     cfg, panel, labels, root, _ = setup
-    finetune(panel, root / "run", labels, cfg, tmp_path / "again", progress=False)
+    finetune(panel, root / "run", labels, cfg, tmp_path / "again")
     for name in ("orpr", "orpr_expert"):
         assert same(weights(root / "run" / name), weights(tmp_path / "again" / name))
 
@@ -86,8 +87,8 @@ def test_a_stopped_run_resumes_to_the_same_models(setup, tmp_path):
     cfg, panel, labels, root, _ = setup
     for limit in (3, 7, 11):  # stops inside RLOO, at its end, inside the expert stage
         stop = load_config("configs/demo.toml", [*TINY, *RL, f"pretrain.max_steps={limit}"])
-        assert not finetune(panel, root / "run", labels, stop, tmp_path, progress=False).complete
-    done = finetune(panel, root / "run", labels, cfg, tmp_path, progress=False)
+        assert not finetune(panel, root / "run", labels, stop, tmp_path).complete
+    done = finetune(panel, root / "run", labels, cfg, tmp_path)
     assert done.complete
     for name in ("orpr", "orpr_expert"):
         assert same(weights(root / "run" / name), weights(tmp_path / name))
@@ -96,10 +97,10 @@ def test_a_stopped_run_resumes_to_the_same_models(setup, tmp_path):
 def test_a_checkpoint_of_another_rl_config_is_refused(setup, tmp_path):
     cfg, panel, labels, root, _ = setup
     stop = load_config("configs/demo.toml", [*TINY, *RL, "pretrain.max_steps=2"])
-    finetune(panel, root / "run", labels, stop, tmp_path, progress=False)
+    finetune(panel, root / "run", labels, stop, tmp_path)
     other = load_config("configs/demo.toml", [*TINY, *RL, "rl.beta=0.5"])
     with pytest.raises(InputError, match="another model, labels or"):
-        finetune(panel, root / "run", labels, other, tmp_path, progress=False)
+        finetune(panel, root / "run", labels, other, tmp_path)
 
 
 def test_orpr_policies_are_evaluated_with_promotion_days(setup):

@@ -203,7 +203,7 @@ def test_the_same_seed_gives_the_same_labels(tmp_path):
     a, b = make_labels(panel, cfg), make_labels(load_panel(cfg), cfg)
     for name in ("v_index", "lam", "stock", "loss", "on_hand", "pipeline", "cand_stock"):
         assert np.array_equal(getattr(a.labels, name), getattr(b.labels, name))
-    assert a.labels.meta["config_hash"] == b.labels.meta["config_hash"]
+    assert a.labels.meta["fingerprint"] == b.labels.meta["fingerprint"]
 
 
 def test_label_artifacts_round_trip(tmp_path):

@@ -10,7 +10,9 @@ from typer.testing import CliRunner
 from orpr.cli import app
 from orpr.config import load_config
 from orpr.data import load_panel
-from orpr.pipeline.stages import STAGES, fingerprints, run_pipeline
+from orpr.model.checkpoint import load_tensors
+from orpr.pipeline.stage import STAGES, fingerprints, upstream_stages
+from orpr.pipeline.stages import run_pipeline
 from test_finetune import RL
 from test_pretrain import TINY
 
@@ -23,6 +25,9 @@ FAST = [
     "labels.v_max=15",
     "rl.states=2048",
 ]
+
+
+NAMES = tuple(stage.name for stage in STAGES)
 
 
 def config(*extra: str):
@@ -46,16 +51,51 @@ def test_fingerprints_chain_and_ignore_speed_settings():
     base = fingerprints(config())
     assert fingerprints(config("pretrain.threads=2", "pretrain.max_steps=5")) == base
     rl = fingerprints(config("rl.beta=0.5"))
-    assert [rl[s] == base[s] for s in STAGES] == [True, True, False, False]
+    assert [rl[s] == base[s] for s in NAMES] == [True, True, False, False]
     ev = fingerprints(config("eval.policies=['incumbent']"))
-    assert [ev[s] == base[s] for s in STAGES] == [True, True, True, False]
+    assert [ev[s] == base[s] for s in NAMES] == [True, True, True, False]
     labels = fingerprints(config("labels.v_step=1.0"))
-    assert all(labels[s] != base[s] for s in STAGES)
+    assert all(labels[s] != base[s] for s in NAMES)
+
+
+def test_every_input_of_a_stage_is_an_output_of_an_earlier_stage():
+    for i, stage in enumerate(STAGES):
+        made = [path for earlier in STAGES[:i] for path in earlier.outputs]
+        assert all(path in made for path in stage.inputs), stage.name
+    upstream = {stage.name: [s.name for s in upstream_stages(stage)] for stage in STAGES}
+    assert upstream == {
+        "labels": [],
+        "pretrain": ["labels"],
+        "finetune": ["labels", "pretrain"],
+        "evaluate": ["labels", "pretrain", "finetune"],
+    }
+
+
+def test_a_run_records_in_each_artifact_the_fingerprint_of_its_stage(whole):
+    """The standalone commands' checks use the same fingerprints as ``orpr run``."""
+    cfg, _, out, _ = whole
+    stamps = json.loads((out / "stages.json").read_text())
+    assert {name: stamps[name]["fingerprint"] for name in NAMES} == fingerprints(cfg)
+    recorded = {
+        "labels": json.loads((out / "labels" / "labels_meta.json").read_text())["fingerprint"],
+        "pretrain": json.loads((out / "pretrained" / "model.json").read_text())["meta"][
+            "fingerprint"
+        ],
+        "finetune": json.loads((out / "orpr_expert" / "model.json").read_text())["meta"][
+            "fingerprint"
+        ],
+    }
+    assert recorded == {name: stamps[name]["fingerprint"] for name in recorded}
+    for name, state in (
+        ("pretrain", "pretrained/checkpoint/state.safetensors"),
+        ("finetune", "checkpoint/finetune.safetensors"),
+    ):
+        assert load_tensors(out / state)[1]["fingerprint"] == stamps[name]["fingerprint"]
 
 
 def test_a_whole_run_writes_every_artifact(whole):
     _, _, out, run = whole
-    assert run.complete and statuses(run) == dict.fromkeys(STAGES, "ran")
+    assert run.complete and statuses(run) == dict.fromkeys(NAMES, "ran")
     for name in (
         "labels/labels.parquet",
         "pretrained/model.json",
@@ -73,7 +113,7 @@ def test_a_whole_run_writes_every_artifact(whole):
 def test_running_again_skips_every_stage(whole):
     cfg, panel, out, first = whole
     again = run_pipeline(panel, cfg, out, progress=False)
-    assert statuses(again) == dict.fromkeys(STAGES, "skipped")
+    assert statuses(again) == dict.fromkeys(NAMES, "skipped")
     assert again.metrics == first.metrics
 
 

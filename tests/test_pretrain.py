@@ -21,10 +21,11 @@ from orpr.data.rate import reference_rates
 from orpr.errors import InputError
 from orpr.evaluation.evaluate import evaluate
 from orpr.model.checkpoint import load_model
+from orpr.report.training import render_pretrain
 from orpr.training.demand import demand_targets, seasonal_naive, wape
 from orpr.training.labels import read_labels
 from orpr.training.loop import lr_factor
-from orpr.training.pretrain import pretrain, pretrain_json, render_pretrain
+from orpr.training.pretrain import pretrain
 
 GRID = np.arange(61) * 0.5
 TINY = [
@@ -102,7 +103,7 @@ def setup(tmp_path_factory):
     panel = load_panel(cfg)
     root = tmp_path_factory.mktemp("pretrain")
     labels = fabricate_labels(panel, cfg, root / "labels")
-    run = pretrain(panel, labels, cfg, root / "a", progress=False)
+    run = pretrain(panel, labels, cfg, root / "a")
     return cfg, panel, labels, root, run
 
 
@@ -118,13 +119,13 @@ def test_a_run_writes_the_model_and_its_figures(setup):
     _, _, _, root, run = setup
     assert run.complete and (root / "a" / "model.safetensors").is_file()
     saved = json.loads((root / "a" / "pretrain.json").read_text())
-    assert {k: saved[k] for k in ("parameters", "wape", "label_accuracy")} == pretrain_json(run)
+    assert {k: saved[k] for k in ("parameters", "wape", "label_accuracy")} == run.to_json()
     assert [len(s.history) for s in run.loops.values()] == [2, 2]
     assert 0 <= run.accuracy.exact <= run.accuracy.within_1 <= 1
 
 
 def test_pretrain_json_has_exactly_the_documented_keys(setup):
-    out = pretrain_json(setup[4])
+    out = setup[4].to_json()
     assert set(out) == {"parameters", "wape", "label_accuracy"}
     assert set(out["wape"]) == {"model", "seasonal_naive", "mean28"}
     assert set(out["label_accuracy"]) == {"exact", "within_1"}
@@ -133,7 +134,7 @@ def test_pretrain_json_has_exactly_the_documented_keys(setup):
 
 def test_the_same_seed_gives_the_same_weights(setup):
     cfg, panel, labels, root, _ = setup
-    pretrain(panel, labels, cfg, root / "b", progress=False)
+    pretrain(panel, labels, cfg, root / "b")
     assert same(weights(root / "a"), weights(root / "b"))
 
 
@@ -143,22 +144,22 @@ def test_a_run_stopped_twice_by_a_step_limit_resumes_to_the_uninterrupted_weight
     # unfrozen label epoch
     for limit in (5, 16, 27):
         stopped = load_config("configs/demo.toml", [*TINY, f"pretrain.max_steps={limit}"])
-        run = pretrain(panel, labels, stopped, root / "c", progress=False)
+        run = pretrain(panel, labels, stopped, root / "c")
         assert not run.complete and run.steps == limit and run.wape is None
-    resumed = pretrain(panel, labels, cfg, root / "c", progress=False)
+    resumed = pretrain(panel, labels, cfg, root / "c")
     assert resumed.complete and resumed.steps == setup[4].steps
     assert same(weights(root / "a"), weights(root / "c"))
-    assert pretrain_json(resumed) == pretrain_json(setup[4])
+    assert resumed.to_json() == setup[4].to_json()
 
 
 def test_an_interrupted_run_says_how_to_resume(setup):
     cfg, panel, labels, root, _ = setup
     stopped = load_config("configs/demo.toml", [*TINY, "pretrain.max_steps=3"])
-    run = pretrain(panel, labels, stopped, root / "d", progress=False)
+    run = pretrain(panel, labels, stopped, root / "d")
     text = io.StringIO()
     render_pretrain(run, Console(file=text, width=120))
     assert "run again to resume" in text.getvalue()
-    assert pretrain_json(run)["wape"]["model"] is None
+    assert run.to_json()["wape"]["model"] is None
 
 
 def test_render_prints_the_parameter_count_wape_and_accuracy(setup):
@@ -172,7 +173,7 @@ def test_a_checkpoint_of_another_model_size_is_refused(setup):
     _, panel, labels, root, _ = setup
     other = load_config("configs/demo.toml", [*TINY, "model.d_model=8"])
     with pytest.raises(InputError, match="different"):
-        pretrain(panel, labels, other, root / "a", progress=False)
+        pretrain(panel, labels, other, root / "a")
 
 
 def test_the_pretrained_policy_is_evaluated_next_to_the_baselines(setup):

@@ -13,13 +13,13 @@ import ray
 import torch
 from ray import cloudpickle
 
-from orpr.compute import fit_on_ray, worker_rank, worker_share
+from orpr.compute.data_parallel import fit_on_ray, worker_rank, worker_share
 from orpr.config import ComputeConfig, load_config
 from orpr.data import load_panel
 from orpr.model.checkpoint import load_tensors
 from orpr.rl.finetune import STATE, finetune, load_inputs, train_stages
 from orpr.training.loop import train_step
-from orpr.training.pretrain import pretrain, pretrain_json
+from orpr.training.pretrain import pretrain
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from test_finetune import RL  # noqa: E402
@@ -77,16 +77,15 @@ def test_one_ray_train_worker_reaches_the_local_weights(cluster, tmp_path):
     cfg = load_config("configs/demo.toml", TINY)
     panel = load_panel(cfg)
     labels = fabricate_labels(panel, cfg, tmp_path / "labels")
-    local = pretrain(panel, labels, cfg, tmp_path / "local", progress=False)
+    local = pretrain(panel, labels, cfg, tmp_path / "local")
     on_ray = pretrain(
         panel,
         labels,
         load_config("configs/demo.toml", [*TINY, "compute.engine=ray", "compute.workers=1"]),
         tmp_path / "ray",
-        progress=False,
     )
     assert same(weights(tmp_path / "local"), weights(tmp_path / "ray"))
-    assert pretrain_json(local) == pretrain_json(on_ray)
+    assert local.to_json() == on_ray.to_json()
     assert local.steps == on_ray.steps > 0
 
 
@@ -97,8 +96,8 @@ def rl_run(tmp_path_factory):
     panel = load_panel(cfg)
     root = tmp_path_factory.mktemp("rl")
     labels = fabricate_labels(panel, cfg, root / "labels")
-    pretrain(panel, labels, cfg, root / "run" / "pretrained", progress=False)
-    finetune(panel, root / "run", labels, cfg, root / "local", progress=False)
+    pretrain(panel, labels, cfg, root / "run" / "pretrained")
+    finetune(panel, root / "run", labels, cfg, root / "local")
     return panel, labels, root
 
 
@@ -122,15 +121,28 @@ def test_one_ray_train_worker_continues_a_local_finetune_to_the_local_models_and
     cluster, rl_run, tmp_path
 ):
     panel, labels, root = rl_run
-    stopped = finetune(
-        panel, root / "run", labels, rl_config("pretrain.max_steps=3"), tmp_path, False
-    )
+    stopped = finetune(panel, root / "run", labels, rl_config("pretrain.max_steps=3"), tmp_path)
     assert not stopped.complete  # a local checkpoint inside RLOO
     on_ray = rl_config("compute.engine=ray", "compute.workers=1")
-    assert finetune(panel, root / "run", labels, on_ray, tmp_path, progress=False).complete
+    assert finetune(panel, root / "run", labels, on_ray, tmp_path).complete
     assert same_models(root / "local", tmp_path)
     assert figures(root / "local") == figures(tmp_path)  # every step's m, reward, KL; validation
     assert len(figures(tmp_path)["stages"]["rloo"]["steps"]) == 8
+
+
+def test_two_ray_train_workers_continue_a_finetune_stopped_inside_the_expert_stage(
+    cluster, rl_run, tmp_path
+):
+    """Rank 1 trains in a scratch copy of the checkpoint and of the stage-3 model it reads."""
+    panel, labels, root = rl_run
+    stopped = finetune(panel, root / "run", labels, rl_config("pretrain.max_steps=11"), tmp_path)
+    assert not stopped.complete and stopped.loops["expert"].step == 11
+    on_ray = rl_config("compute.engine=ray", "compute.workers=2")
+    run = finetune(panel, root / "run", labels, on_ray, tmp_path)
+    assert run.complete and run.loops["expert"].done
+    assert same(weights(root / "local" / "orpr"), weights(tmp_path / "orpr"))  # kept from before
+    saved = figures(tmp_path)
+    assert all(math.isfinite(s["loss"]) for s in saved["stages"]["expert"]["steps"])
 
 
 def finetune_by_rank(config):
@@ -164,9 +176,7 @@ def test_two_ray_train_workers_hold_the_same_multiplier_weights_and_rng(cluster,
     m = [step["lam_scale"] for step in meta0["loops"]["rloo"]["steps"]]
     assert len(m) == 2 * 4 and len(set(m)) == len(m)  # the multiplier moved at every step
     # the Ray run's checkpoint resumes locally to the end
-    run = finetune(
-        panel, root / "run", labels, rl_config("rl.states=193"), tmp_path / "rank0", False
-    )
+    run = finetune(panel, root / "run", labels, rl_config("rl.states=193"), tmp_path / "rank0")
     saved = figures(tmp_path / "rank0")
     steps = [s for stage in saved["stages"].values() for s in stage["steps"]]
     assert run.complete and len(steps) > 13

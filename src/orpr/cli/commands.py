@@ -55,11 +55,14 @@ def pretrain_cmd(
     out: Annotated[Path, typer.Option("--out", help="Run directory for the model.")],
 ) -> None:
     """Pretrain the encoder on demand, then the decision head on the OR labels."""
-    from orpr.training.pretrain import pretrain, pretrain_json, render_pretrain
+    from orpr.report.progress import training_progress
+    from orpr.report.training import render_pretrain
+    from orpr.training.pretrain import pretrain
 
     cfg, panel = opts.load()
-    run = pretrain(panel, labels, cfg, out, progress=opts.progress)
-    emit(opts.as_json, pretrain_json(run), lambda: render_pretrain(run), f"wrote {out}")
+    with training_progress(enabled=opts.progress) as progress:
+        run = pretrain(panel, labels, cfg, out, progress)
+    emit(opts.as_json, run.to_json(), lambda: render_pretrain(run), f"wrote {out}")
 
 
 def finetune_cmd(
@@ -73,10 +76,12 @@ def finetune_cmd(
 ) -> None:
     """Align the pretrained model with RLOO (orpr), then fine-tune it on promotions (orpr_expert)."""
     from orpr.report.finetune import render_finetune
+    from orpr.report.progress import training_progress
     from orpr.rl.finetune import finetune
 
     cfg, panel = opts.load(*set_string("rl.expert", expert))
-    run = finetune(panel, model, labels, cfg, out, progress=opts.progress)
+    with training_progress(enabled=opts.progress) as progress:
+        run = finetune(panel, model, labels, cfg, out, progress)
     emit(opts.as_json, run.to_json(), lambda: render_finetune(run), f"wrote {out}")
 
 

@@ -16,13 +16,13 @@ Layout of a labels directory (every file written atomically):
 ``candidates.npz`` — ``stock`` (``Σ c·I``, value-days) and ``loss`` (``Σ c·lost``, value) of
     every candidate v over the same days, float32 ``(state, candidate)`` in the table's row
     order, and ``grid`` ``(candidate,)`` (inventory days).
-``labels_meta.json`` — α, grid, horizon, group and end-of-window rules, counts, config hash.
+``labels_meta.json`` — α, grid, horizon, group and end-of-window rules, counts, and the
+    labels stage's fingerprint (``orpr.pipeline.stage``), which later stages chain to theirs.
 ``labels_summary.json`` — the figures ``orpr labels --json`` prints.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,11 +30,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import polars as pl
 
-from orpr.config import Config, config_to_dict
+from orpr.config import Config
 from orpr.data.panel import Panel
 from orpr.io import atomic_write, write_json, write_parquet
 from orpr.labels.replay import LabelInputs
 from orpr.labels.rolling import LabelTrace
+from orpr.pipeline.stage import LABELS, input_fingerprint
 
 TABLE, CANDIDATES, META, SUMMARY = (
     "labels.parquet",
@@ -95,10 +96,12 @@ class Labels(NamedTuple):
     meta: dict[str, Any]
 
 
-def config_hash(cfg: Config) -> str:
-    """First 16 hex digits of the SHA-256 of the resolved config as sorted JSON."""
-    text = json.dumps(config_to_dict(cfg), sort_keys=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+def labels_fingerprint(directory: str | Path) -> str:
+    """The fingerprint of the labels in ``directory``: the one their meta records, else (labels
+    made elsewhere) a hash of the table."""
+    d = Path(directory)
+    meta = json.loads((d / META).read_text(encoding="utf-8")) if (d / META).is_file() else {}
+    return input_fingerprint(meta.get("fingerprint"), d / TABLE)
 
 
 def label_meta(
@@ -134,7 +137,7 @@ def label_meta(
         "end_day": int(trace.stop),
         "pipeline_slots": int(rows.pipeline.shape[1]),
         "source": panel.source,
-        "config_hash": config_hash(cfg),
+        "fingerprint": LABELS.fingerprint(cfg),
         "seconds": round(seconds, 3),
     }
 

@@ -20,21 +20,35 @@ the median over its units of (mean latent demand on promotion days ÷ mean on ot
 listed training days only, clipped to ``[1, rl.uplift_cap]``. The result is rounded up to the
 grid and capped at its largest value. It encodes the planner's habit of scaling cover by the
 expected promotion lift, which OR labels driven by a service budget tend to under-provide.
+
+**The stage-4 task** (``ExpertTask``, an ``orpr.rl.tasks.RLTask``): RLOO on the promotion
+states with ``v_expert`` in ``r_rule``, after ``rl.expert_warm_epochs`` of cross-entropy to
+``v_expert`` (plus ``β·KL`` to the stage-3 policy, the reference here).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import polars as pl
+import torch
 
+from orpr.config import RLConfig
 from orpr.data.panel import Panel
 from orpr.errors import InputError
+from orpr.model.network import ORPRModel, label_cross_entropy
+from orpr.rl.outcomes import Outcomes
+from orpr.rl.rloo import categorical_entropy, categorical_kl
+from orpr.rl.tasks import RLTask
+from orpr.training.demand import DemandData
 from orpr.training.labels import LabelTable
+from orpr.training.loop import batch_means, batch_share, share_weighted
 
 EXPERT_COLUMNS = ("unit_id", "date", "v_expert")
+EXPERT_STAGE = 3
 
 
 class ExpertTargets(NamedTuple):
@@ -134,6 +148,19 @@ def read_expert_file(path: str | Path, panel: Panel, grid: np.ndarray) -> pl.Dat
         InputError: missing file or column, unknown unit or date, bad ``v_expert``.
     """
     file = Path(path)
+    frame = _read_frame(file)
+    value = _expert_values(frame, file, grid)
+    wanted = frame["unit_id"].cast(pl.String).to_numpy().astype(str)
+    units = panel.units.index_of(wanted)
+    if (units < 0).any():
+        i = int(np.argmax(units < 0))
+        raise _bad_row(file, "unit not in the data", "unit_id", i, wanted[i])
+    day = _expert_days(frame, file, panel)
+    return pl.DataFrame({"unit": units, "day": day, "v_expert": value.to_numpy()})
+
+
+def _read_frame(file: Path) -> pl.DataFrame:
+    """The file's rows (CSV, or Parquet by its suffix) with every expert column present."""
     if not file.is_file():
         raise InputError(str(file), "expert labels file not found")
     try:
@@ -151,59 +178,41 @@ def read_expert_file(path: str | Path, panel: Panel, grid: np.ndarray) -> pl.Dat
             raise InputError(str(file), "missing column", column=col)
     if frame.height == 0:
         raise InputError(str(file), "no rows", column="v_expert")
+    return frame
+
+
+def _expert_values(frame: pl.DataFrame, file: Path, grid: np.ndarray) -> pl.Series:
+    """``v_expert`` as floats, each a finite number in ``[0, largest grid value]``."""
     value = frame["v_expert"].cast(pl.Float64, strict=False)
     bad = value.is_null() | ~value.is_finite() | (value < 0)
     if bad.any():
         i = int(bad.arg_max())
-        raise InputError(
-            str(file),
-            "expected a number ≥ 0",
-            column="v_expert",
-            where=f"row {i + 1}",
-            value=frame["v_expert"][i],
-        )
-    if (value > grid[-1] + 1e-9).any():
-        i = int((value > grid[-1] + 1e-9).arg_max())
-        raise InputError(
-            str(file),
-            f"above the largest decision on the grid ({grid[-1]:g} days)",
-            column="v_expert",
-            where=f"row {i + 1}",
-            value=value[i],
-        )
-    wanted = frame["unit_id"].cast(pl.String).to_numpy().astype(str)
-    units = panel.units.index_of(wanted)
-    if (units < 0).any():
-        i = int(np.argmax(units < 0))
-        raise InputError(
-            str(file),
-            "unit not in the data",
-            column="unit_id",
-            where=f"row {i + 1}",
-            value=wanted[i],
-        )
+        raise _bad_row(file, "expected a number ≥ 0", "v_expert", i, frame["v_expert"][i])
+    above = value > grid[-1] + 1e-9
+    if above.any():
+        i = int(above.arg_max())
+        message = f"above the largest decision on the grid ({grid[-1]:g} days)"
+        raise _bad_row(file, message, "v_expert", i, value[i])
+    return value
+
+
+def _expert_days(frame: pl.DataFrame, file: Path, panel: Panel) -> np.ndarray:
+    """Each row's panel day index; every date a YYYY-MM-DD within the panel's calendar."""
     dates = frame["date"].cast(pl.String).str.to_date("%Y-%m-%d", strict=False)
     if dates.is_null().any():
         i = int(dates.is_null().arg_max())
-        raise InputError(
-            str(file),
-            "expected a date YYYY-MM-DD",
-            column="date",
-            where=f"row {i + 1}",
-            value=frame["date"][i],
-        )
+        raise _bad_row(file, "expected a date YYYY-MM-DD", "date", i, frame["date"][i])
     day = (dates.to_numpy().astype("datetime64[D]") - panel.dates[0]).astype(np.int64)
     outside = (day < 0) | (day >= panel.n_days)
     if outside.any():
         i = int(np.argmax(outside))
-        raise InputError(
-            str(file),
-            "date outside the data's calendar",
-            column="date",
-            where=f"row {i + 1}",
-            value=str(dates[i]),
-        )
-    return pl.DataFrame({"unit": units, "day": day, "v_expert": value.to_numpy()})
+        raise _bad_row(file, "date outside the data's calendar", "date", i, str(dates[i]))
+    return day
+
+
+def _bad_row(file: Path, message: str, column: str, row: int, value: object) -> InputError:
+    """The error for row ``row`` (0-based) of the expert file."""
+    return InputError(str(file), message, column=column, where=f"row {row + 1}", value=value)
 
 
 def expert_targets(
@@ -231,3 +240,84 @@ def expert_targets(
     v, uplift = planner_rule(panel, table, promo_rows, stop, cap, lookahead)
     index = snap_up(v, table.grid)
     return ExpertTargets(promo_rows, index, table.grid[index], "planner rule", uplift, 0)
+
+
+class ExpertTask(RLTask):
+    """Stage 4: promotion states, ``v_expert`` in ``r_rule``, a cross-entropy warm start."""
+
+    name = "expert"
+    stage = EXPERT_STAGE
+
+    def __init__(
+        self,
+        data: DemandData,
+        table: LabelTable,
+        outcomes: Outcomes,
+        reference: ORPRModel,
+        cfg: RLConfig,
+        days: tuple[int, int],
+        seed: int,
+        val_samples: int,
+        rows: np.ndarray,
+        v_index: np.ndarray,
+        log_m: float = 0.0,
+    ):
+        target = table.v_index.copy()
+        target[rows] = v_index
+        stage_cfg = dataclasses.replace(
+            cfg, beta=cfg.expert_beta, epochs=cfg.expert_epochs, omega=cfg.expert_omega, dual_lr=0.0
+        )
+        super().__init__(
+            data,
+            table,
+            outcomes,
+            reference,
+            stage_cfg,
+            days,
+            seed,
+            val_samples,
+            pool=rows,
+            target=target,
+            log_m=log_m,
+        )
+        self.warm_epochs = min(cfg.expert_warm_epochs, cfg.expert_epochs)
+        self.warm_lr = cfg.expert_warm_lr
+
+    def phase(self, epoch: int) -> str:
+        return "warm start" if epoch < self.warm_epochs else "rloo"
+
+    def optimizer(self, model: ORPRModel, epoch: int) -> torch.optim.Optimizer:
+        opt = super().optimizer(model, epoch)
+        if epoch < self.warm_epochs:  # cross-entropy steps take the label-training rate
+            for group in opt.param_groups:
+                group["lr"] = self.warm_lr * group["lr"] / self.cfg.lr
+        return opt
+
+    def objective(self, stock_share: float, loss_share: float) -> float:
+        """Validation objective of the promotion stage: ``−mean R`` of the mode action (the
+        rule reward toward ``v_expert`` with the simulated reward, ``m`` held fixed)."""
+        return -self.val_stats["val_reward"]
+
+    def loss(self, model: ORPRModel, batch: np.ndarray, epoch: int, index: int) -> torch.Tensor:
+        if epoch >= self.warm_epochs:
+            return super().loss(model, batch, epoch, index)
+        share = batch_share(batch)
+        h, h_ref = self.encode(model, batch)
+        head, ref = model.decision_head, self.reference.decision_head
+        mu, logvar = head.posterior(h)
+        eps = torch.randn((share.total, *mu.shape[1:]), dtype=mu.dtype)[share.rows]
+        z = mu + torch.exp(0.5 * logvar) * eps
+        logits = head.logits(z, h)
+        with torch.no_grad():
+            ref_logits = ref.logits(ref.posterior(h_ref)[0], h_ref)
+        kl = categorical_kl(head.logits(mu, h), ref_logits)
+        ce = label_cross_entropy(logits, torch.from_numpy(self.target[batch]))
+        self.step_stats = batch_means(
+            {
+                "cross_entropy": ce.detach(),
+                "kl": kl.detach(),
+                "entropy": categorical_entropy(logits.detach()),
+            },
+            share,
+        )
+        return share_weighted(ce + self.cfg.beta * kl.mean(), share)

@@ -12,11 +12,11 @@ stage-3 policy, saved as ``orpr_expert``. Run directory (``orpr.model.run_dir`` 
       finetune.json                   per-epoch and per-step figures, validation, targets
       checkpoint/finetune.safetensors the training state (resume point; stage "done" at the end)
 
-A checkpoint is resumed only when it was made from the same model, labels and ``[rl]``
-config (a hash in its metadata); otherwise the run stops with a one-line error.
-
-With ``[compute] engine = "ray"`` both stages train data-parallel on ``compute.workers`` Ray
-Train workers (``finetune_on_ray``, as pretraining does); the driver then validates the
+Resume and Ray Train: ``orpr.training.resumable``, as pretraining. A checkpoint is resumed
+only under the ``finetune`` stage's fingerprint (``orpr.pipeline.stage.FINETUNE``: the config
+it reads, chained to the labels' and the reference model's fingerprints); otherwise the run
+stops with a one-line error. With ``[compute] engine = "ray"`` both stages train
+data-parallel on ``compute.workers`` Ray Train workers; the driver then validates the
 finished models. One worker reaches the local run's models and figures. The checkpoint does
 not depend on the engine: a run stopped on Ray resumes locally and the other way round.
 """
@@ -25,43 +25,34 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
-import json
 import math
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from orpr.compute import fit_on_ray, worker_rank
-from orpr.config import Config, config_to_dict
+from orpr.config import Config
 from orpr.data.panel import Panel
 from orpr.data.rate import reference_rates
 from orpr.errors import InputError
 from orpr.io import write_json
-from orpr.model.checkpoint import load_model, load_tensors, save_model, save_tensors
+from orpr.labels.artifacts import labels_fingerprint
+from orpr.model.checkpoint import load_model, save_model
 from orpr.model.network import ORPRModel
-from orpr.model.run_dir import has_model
+from orpr.model.run_dir import MODEL_WEIGHTS, has_model
 from orpr.model.run_dir import model_dir as find_model
-from orpr.rl.expert import ExpertTargets, expert_targets
-from orpr.rl.tasks import ExpertTask, Outcomes, RLTask, read_outcomes
+from orpr.pipeline.stage import FINETUNE, input_fingerprint
+from orpr.rl.expert import ExpertTargets, ExpertTask, expert_targets
+from orpr.rl.outcomes import Outcomes, read_outcomes
+from orpr.rl.tasks import RLTask
 from orpr.training.demand import DemandData, demand_data
 from orpr.training.labels import LabelTable, read_labels
-from orpr.training.loop import LoopState, fit, loop_from_json, set_determinism
+from orpr.training.loop import LoopState, Progress, set_determinism
 from orpr.training.pretrain import training_days
+from orpr.training.resumable import Checkpoint, run_stages, train_on_ray
 
-__all__ = [
-    "FinetuneRun",
-    "best_log_m",
-    "finetune",
-    "finetune_on_ray",
-    "load_inputs",
-    "train_stages",
-]
+__all__ = ["FinetuneRun", "best_log_m", "finetune", "load_inputs", "train_stages"]
 STATE = Path("checkpoint") / "finetune.safetensors"
 STAGES = ("rloo", "expert")
 OUTPUTS = {"rloo": "orpr", "expert": "orpr_expert"}
@@ -119,7 +110,7 @@ class Inputs(NamedTuple):
         meta: the reference's ``model.json`` metadata.
         table, data, outcomes: the labelled states, their features and candidate outcomes.
         targets: the expert targets of the promotion states.
-        fingerprint: what a checkpoint must match to be resumed.
+        fingerprint: the ``finetune`` stage's fingerprint (a checkpoint must match it).
     """
 
     source: Path
@@ -140,7 +131,7 @@ def finetune(
     labels_dir: str | Path,
     cfg: Config,
     out_dir: str | Path,
-    progress: bool = True,
+    progress: Progress | None = None,
 ) -> FinetuneRun:
     """Run (or resume) stages 3 and 4 from the pretrained model in ``model_dir``.
 
@@ -152,17 +143,24 @@ def finetune(
         cfg: the run configuration (``[rl]``; ``[pretrain]`` for threads, checkpoint interval,
             patience and step limit; ``[split]``; ``seed``; ``[compute]`` engine and workers).
         out_dir: the run directory.
-        progress: show rich progress bars.
+        progress: where the training loop reports its steps (None: nowhere).
 
     Raises:
-        InputError: no model, labels on another grid, or a checkpoint of another config.
+        InputError: no model, labels on another grid, or a checkpoint of another fingerprint.
     """
     out = Path(out_dir)
     ray = cfg.compute.engine == "ray"
     cfg = dataclasses.replace(cfg, compute=dataclasses.replace(cfg.compute, engine="local"))
     inputs = load_inputs(panel, model_dir, labels_dir, cfg)  # bad input stops here, on the driver
     if ray:  # train on Ray Train workers; below, the finished checkpoint is only validated
-        finetune_on_ray(panel, model_dir, labels_dir, cfg, out, inputs.targets)
+        args = {
+            "model_dir": str(Path(model_dir).resolve()),
+            "labels_dir": str(Path(labels_dir).resolve()),
+            "cfg": cfg,
+        }
+        shared = {"panel": panel, "targets": inputs.targets}
+        keep = (STATE.parent, Path(OUTPUTS["rloo"]))  # a scratch rank resumes where rank 0 does
+        train_on_ray(_train_worker, args, shared, cfg.compute, out, "finetune", keep)
     complete, loops = train_stages(inputs, labels_dir, cfg, out, progress)
     if not complete:
         return FinetuneRun(out, False, loops, {}, _targets_json(inputs.targets))
@@ -219,133 +217,72 @@ def load_inputs(
         data,
         outcomes,
         targets,
-        _fingerprint(source, labels_dir, cfg),
+        FINETUNE.fingerprint(
+            cfg,
+            [
+                labels_fingerprint(labels_dir),
+                input_fingerprint(meta.get("fingerprint"), source / MODEL_WEIGHTS),
+            ],
+        ),
     )
 
 
 def train_stages(
-    inputs: Inputs, labels_dir: str | Path, cfg: Config, out: Path, progress: bool = False
+    inputs: Inputs,
+    labels_dir: str | Path,
+    cfg: Config,
+    out: Path,
+    progress: Progress | None = None,
 ) -> tuple[bool, dict[str, LoopState]]:
     """Train (or resume) both stages into ``out`` (models, checkpoint); False with each
     stage's loop state when ``pretrain.max_steps`` stopped them."""
-    stage, loops, resume = _resume_point(out, inputs.fingerprint)
     model = copy.deepcopy(inputs.reference)
-    general: ORPRModel | None = None
-    if stage in ("expert", "done") and has_model(out / OUTPUTS["rloo"]):
-        general, _, _ = load_model(out / OUTPUTS["rloo"])
     model_meta = {
         "alpha": inputs.meta.get("alpha", cfg.policy.alpha),
         "seed": cfg.seed,
         "labels": str(labels_dir),
         "reference": str(inputs.source),
+        "fingerprint": inputs.fingerprint,
     }
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, disable=not progress) as bar:
-        for name in STAGES[STAGES.index(stage) :] if stage in STAGES else ():
-            if name == "expert":
-                if general is None:
-                    general, _, _ = load_model(out / OUTPUTS["rloo"])
-                if resume is None:
-                    model.load_state_dict(general.state_dict())
-            task = _task(name, inputs, cfg, loops, general)
-            save = _saver(out / STATE, name, loops, inputs.fingerprint)
-            if not fit(model, task, cfg.pretrain, loops[name], save, resume, bar):
-                return False, loops
-            later = STAGES[STAGES.index(name) + 1 :]
-            if later:
-                loops[later[0]].step = loops[name].step
-            resume = None
-            save_model(out / OUTPUTS[name], model, inputs.grid, {**model_meta, "stage": name})
-            _saver(out / STATE, later[0] if later else "done", loops, inputs.fingerprint)(
-                {"rng.torch": torch.get_rng_state()}, loops[name]
-            )
-    return True, loops
+
+    def save(name: str) -> None:
+        save_model(out / OUTPUTS[name], model, inputs.grid, {**model_meta, "stage": name})
+
+    # RLOO against the reference, from m where its loop stands; the expert stage against the
+    # stage-3 policy, from m where stage 3 kept its weights
+    tasks = {
+        "rloo": lambda loops: _task(
+            "rloo", inputs, cfg, inputs.reference, _last_log_m(loops["rloo"])
+        ),
+        "expert": lambda loops: _task(
+            "expert", inputs, cfg, load_model(out / OUTPUTS["rloo"])[0], best_log_m(loops["rloo"])
+        ),
+    }
+    checkpoint = Checkpoint(out / STATE, STAGES, inputs.fingerprint)
+    return run_stages(model, tasks, checkpoint, cfg.pretrain, progress, finished=save)
 
 
-def _task(
-    name: str, inputs: Inputs, cfg: Config, loops: dict[str, LoopState], general: ORPRModel | None
-) -> RLTask:
-    """Stage ``name``'s task: RLOO against the reference, or the expert stage against the
-    stage-3 policy ``general`` (with ``m`` where stage 3 kept its weights)."""
-    i, val_samples = inputs, cfg.pretrain.val_samples
-    if name == "rloo":
-        return RLTask(
-            i.data,
-            i.table,
-            i.outcomes,
-            i.reference,
-            cfg.rl,
-            i.days[1:3],
-            cfg.seed,
-            val_samples,
-            log_m=_last_log_m(loops["rloo"]),
-        )
-    return ExpertTask(
-        i.data,
-        i.table,
-        i.outcomes,
-        general,
-        cfg.rl,
-        i.days[1:3],
-        cfg.seed,
-        val_samples,
-        i.targets.rows,
-        i.targets.v_index,
-        log_m=best_log_m(loops["rloo"]),
-    )
-
-
-def finetune_on_ray(
-    panel: Panel,
-    model_dir: str | Path,
-    labels_dir: str | Path,
-    cfg: Config,
+def _train_worker(
     out: Path,
+    panel: Panel,
     targets: ExpertTargets,
+    model_dir: str,
+    labels_dir: str,
+    cfg: Config,
 ) -> None:
-    """Both stages, data-parallel on ``compute.workers`` Ray Train workers (``TorchTrainer``).
-
-    Every worker runs ``train_stages`` on its share of each batch (``orpr.rl.tasks``); rank 0
-    writes ``out`` (models and checkpoint), the others a scratch copy. With one worker the
-    models are the local run's. ``model_dir``, ``labels_dir`` and ``out`` must be paths every
-    node of the cluster sees; the expert targets come from the driver.
-    """
-    config = {
-        "model_dir": str(Path(model_dir).resolve()),
-        "labels_dir": str(Path(labels_dir).resolve()),
-        "cfg": cfg,
-        "out_dir": str(out.resolve()),
-    }
-    fit_on_ray(
-        _train_worker,
-        config,
-        {"panel": panel, "targets": targets},
-        cfg.compute,
-        out / "ray_train",
-        "finetune",
-    )
+    """What each Ray Train worker runs: both stages into ``out``."""
+    train_stages(load_inputs(panel, model_dir, labels_dir, cfg, targets), labels_dir, cfg, out)
 
 
-def _train_worker(config: dict[str, Any]) -> None:
-    """One Ray Train worker of ``finetune_on_ray``."""
-    import ray
-
-    out, (rank, _) = Path(config["out_dir"]), worker_rank()
-    panel, targets = ray.get(config["panel"]), ray.get(config["targets"])
-    inputs = load_inputs(panel, config["model_dir"], config["labels_dir"], config["cfg"], targets)
-    if rank == 0:
-        train_stages(inputs, config["labels_dir"], config["cfg"], out)
-        return
-    with tempfile.TemporaryDirectory(prefix=f"orpr-rank{rank}-") as scratch:
-        for part in (STATE.parent, Path(OUTPUTS["rloo"])):  # resume where rank 0 resumes
-            if (out / part).is_dir():
-                shutil.copytree(out / part, Path(scratch) / part)
-        train_stages(inputs, config["labels_dir"], config["cfg"], Path(scratch))
+def _task(name: str, inputs: Inputs, cfg: Config, reference: ORPRModel, log_m: float) -> RLTask:
+    """Stage ``name``'s task against ``reference`` with the multiplier starting at ``log_m``:
+    RLOO on the labelled states (``rloo``), or the expert stage on the promotion states."""
+    i = inputs
+    common = (i.data, i.table, i.outcomes, reference, cfg.rl, i.days[1:3], cfg.seed)
+    if name == "rloo":
+        return RLTask(*common, cfg.pretrain.val_samples, log_m=log_m)
+    targets = (i.targets.rows, i.targets.v_index)
+    return ExpertTask(*common, cfg.pretrain.val_samples, *targets, log_m=log_m)
 
 
 def _last_log_m(state: LoopState) -> float:
@@ -361,57 +298,6 @@ def best_log_m(state: LoopState) -> float:
     if not scored:
         return _last_log_m(state)
     return float(min(scored, key=lambda r: r["val"])["log_m"])
-
-
-def _fingerprint(source: Path, labels_dir: str | Path, cfg: Config) -> str:
-    """Hash of what a checkpoint depends on: the reference model, the labels, ``[rl]``."""
-    parts = {
-        "model": hashlib.sha256((source / "model.safetensors").read_bytes()).hexdigest(),
-        "labels": json.loads((Path(labels_dir) / "labels_meta.json").read_text("utf-8")).get(
-            "config_hash"
-        )
-        if (Path(labels_dir) / "labels_meta.json").is_file()
-        else None,
-        "rl": config_to_dict(cfg.rl),
-        "seed": cfg.seed,
-        "pretrain": {k: getattr(cfg.pretrain, k) for k in ("val_days", "val_samples", "patience")},
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _resume_point(
-    out: Path, fingerprint: str
-) -> tuple[str, dict[str, LoopState], dict[str, torch.Tensor] | None]:
-    """The stage to continue, every stage's loop state and the checkpoint's tensors."""
-    loops = {name: LoopState() for name in STAGES}
-    if not (out / STATE).is_file():
-        return STAGES[0], loops, None
-    tensors, meta = load_tensors(out / STATE)
-    if meta.get("fingerprint") != fingerprint:
-        raise InputError(
-            str(out / STATE),
-            "checkpoint was made from another model, labels or [rl] config; use another --out",
-        )
-    for name, state in meta["loops"].items():
-        loops[name] = loop_from_json(state)
-    resume = tensors if any(k.startswith("model.") for k in tensors) else None
-    if resume is None and "rng.torch" in tensors:
-        torch.set_rng_state(tensors["rng.torch"])
-    return meta["stage"], loops, resume
-
-
-def _saver(path: Path, stage: str, loops: dict[str, LoopState], fingerprint: str):
-    """Write the checkpoint: tensors plus ``{"stage", "loops", "fingerprint"}`` as metadata."""
-
-    def save(tensors: dict[str, torch.Tensor], state: LoopState) -> None:
-        meta = {
-            "stage": stage,
-            "loops": {k: dataclasses.asdict(v) for k, v in loops.items()},
-            "fingerprint": fingerprint,
-        }
-        save_tensors(path, tensors, meta)
-
-    return save
 
 
 def _copy_model(source: Path, dest: Path) -> None:
@@ -432,31 +318,9 @@ def _validate(
     for name in OUTPUTS.values():
         if has_model(out / name):
             models[name] = load_model(out / name)[0]
-    i, val_samples, m = inputs, cfg.pretrain.val_samples, best_log_m(loops["rloo"])
-    general = RLTask(
-        i.data,
-        i.table,
-        i.outcomes,
-        i.reference,
-        cfg.rl,
-        i.days[1:3],
-        cfg.seed,
-        val_samples,
-        log_m=m,
-    )
-    promo = ExpertTask(
-        i.data,
-        i.table,
-        i.outcomes,
-        i.reference,
-        cfg.rl,
-        i.days[1:3],
-        cfg.seed,
-        val_samples,
-        i.targets.rows,
-        i.targets.v_index,
-        log_m=m,
-    )
+    m = best_log_m(loops["rloo"])
+    general = _task("rloo", inputs, cfg, inputs.reference, m)
+    promo = _task("expert", inputs, cfg, inputs.reference, m)
     for name, model in models.items():
         result[name] = {}
         for label, task in (("all", general), ("promotion", promo)):

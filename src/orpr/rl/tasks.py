@@ -22,8 +22,8 @@ at least one day of demand value ``c·d̂``) or ``reference`` (the reference act
 states: the loss is ``−mean R``; ``val_stats`` adds the Pareto-dominance rate against the
 reference and the stock and lost value as shares of the reference's.
 
-Stage 4 (``ExpertTask``) trains on promotion states with ``v_expert`` in ``r_rule``, after
-``warm_epochs`` of cross-entropy to ``v_expert`` (plus ``β·KL`` to ``π_ref``).
+Stage 4 (``orpr.rl.expert.ExpertTask``) trains on promotion states with ``v_expert`` in
+``r_rule``, after ``warm_epochs`` of cross-entropy to ``v_expert`` (plus ``β·KL`` to ``π_ref``).
 
 Data-parallel (Ray Train workers, ``orpr.training.loop.batch_share``): each worker scores its
 share of the batch, but draws ``ε`` and the actions of the whole batch and keeps its rows, so
@@ -35,17 +35,15 @@ whole batch's means. With one worker (or none) each of these is the local comput
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import polars as pl
 import torch
 
-from orpr.compute import worker_sum
+from orpr.compute.data_parallel import worker_sum
 from orpr.config import RLConfig
-from orpr.model.network import ORPRModel, label_cross_entropy, to_tensors
+from orpr.model.network import ORPRModel, to_tensors
+from orpr.rl.outcomes import Outcomes
 from orpr.rl.rloo import (
     categorical_entropy,
     categorical_kl,
@@ -62,48 +60,9 @@ from orpr.training.demand import DemandData
 from orpr.training.labels import LabelTable, label_features
 from orpr.training.loop import BatchShare, batch_means, batch_share, share_weighted
 
-RL_STAGE, EXPERT_STAGE = 2, 3
+RL_STAGE = 2
 SERVICE_PENALTY = 100.0
 """Validation cost of each unit of lost share above the budget, days of cover per share."""
-
-
-class Outcomes(NamedTuple):
-    """Each labelled state's candidate outcomes and the figures rewards need.
-
-    Attributes:
-        stock: ``Σ c·I`` of every candidate, value-days, float32 ``(state, candidate)``.
-        loss: ``Σ c·lost`` of every candidate, value, float32 ``(state, candidate)``.
-        lam: ``λ*``, days ``(state,)``.
-        sale: ``Σ c·d`` over the window, value ``(state,)``.
-        floor: one day of demand value ``c·d̂``, value ``(state,)``.
-        position: on-hand + pipeline in days of ``d̂`` ``(state,)``.
-    """
-
-    stock: np.ndarray
-    loss: np.ndarray
-    lam: np.ndarray
-    sale: np.ndarray
-    floor: np.ndarray
-    position: np.ndarray
-
-
-def read_outcomes(labels_dir: str | Path, table: LabelTable, unit_cost: np.ndarray) -> Outcomes:
-    """The candidate table and ``λ*``, ``sale`` of ``table``'s states (same row order)."""
-    folder = Path(labels_dir)
-    rows = table.source_rows if table.source_rows is not None else np.arange(len(table.units))
-    frame = pl.read_parquet(folder / "labels.parquet", columns=["lam", "sale"])
-    with np.load(folder / "candidates.npz", allow_pickle=False) as npz:
-        stock, loss = npz["stock"][rows], npz["loss"][rows]
-    d_hat = np.maximum(table.d_hat, 1e-12)
-    position = (table.on_hand + table.pipeline.sum(1)) / d_hat
-    return Outcomes(
-        stock,
-        loss,
-        frame["lam"].to_numpy()[rows],
-        frame["sale"].to_numpy()[rows],
-        unit_cost[table.units] * table.d_hat,
-        position,
-    )
 
 
 class Sampled(NamedTuple):
@@ -367,87 +326,6 @@ class RLTask:
             self.cfg.against_weight,
         )
         return r_sim, r_rule, outcome
-
-
-class ExpertTask(RLTask):
-    """Stage 4: promotion states, ``v_expert`` in ``r_rule``, a cross-entropy warm start."""
-
-    name = "expert"
-    stage = EXPERT_STAGE
-
-    def __init__(
-        self,
-        data: DemandData,
-        table: LabelTable,
-        outcomes: Outcomes,
-        reference: ORPRModel,
-        cfg: RLConfig,
-        days: tuple[int, int],
-        seed: int,
-        val_samples: int,
-        rows: np.ndarray,
-        v_index: np.ndarray,
-        log_m: float = 0.0,
-    ):
-        target = table.v_index.copy()
-        target[rows] = v_index
-        stage_cfg = dataclasses.replace(
-            cfg, beta=cfg.expert_beta, epochs=cfg.expert_epochs, omega=cfg.expert_omega, dual_lr=0.0
-        )
-        super().__init__(
-            data,
-            table,
-            outcomes,
-            reference,
-            stage_cfg,
-            days,
-            seed,
-            val_samples,
-            pool=rows,
-            target=target,
-            log_m=log_m,
-        )
-        self.warm_epochs = min(cfg.expert_warm_epochs, cfg.expert_epochs)
-        self.warm_lr = cfg.expert_warm_lr
-
-    def phase(self, epoch: int) -> str:
-        return "warm start" if epoch < self.warm_epochs else "rloo"
-
-    def optimizer(self, model: ORPRModel, epoch: int) -> torch.optim.Optimizer:
-        opt = super().optimizer(model, epoch)
-        if epoch < self.warm_epochs:  # cross-entropy steps take the label-training rate
-            for group in opt.param_groups:
-                group["lr"] = self.warm_lr * group["lr"] / self.cfg.lr
-        return opt
-
-    def objective(self, stock_share: float, loss_share: float) -> float:
-        """Validation objective of the promotion stage: ``−mean R`` of the mode action (the
-        rule reward toward ``v_expert`` with the simulated reward, ``m`` held fixed)."""
-        return -self.val_stats["val_reward"]
-
-    def loss(self, model: ORPRModel, batch: np.ndarray, epoch: int, index: int) -> torch.Tensor:
-        if epoch >= self.warm_epochs:
-            return super().loss(model, batch, epoch, index)
-        share = batch_share(batch)
-        h, h_ref = self.encode(model, batch)
-        head, ref = model.decision_head, self.reference.decision_head
-        mu, logvar = head.posterior(h)
-        eps = torch.randn((share.total, *mu.shape[1:]), dtype=mu.dtype)[share.rows]
-        z = mu + torch.exp(0.5 * logvar) * eps
-        logits = head.logits(z, h)
-        with torch.no_grad():
-            ref_logits = ref.logits(ref.posterior(h_ref)[0], h_ref)
-        kl = categorical_kl(head.logits(mu, h), ref_logits)
-        ce = label_cross_entropy(logits, torch.from_numpy(self.target[batch]))
-        self.step_stats = batch_means(
-            {
-                "cross_entropy": ce.detach(),
-                "kl": kl.detach(),
-                "entropy": categorical_entropy(logits.detach()),
-            },
-            share,
-        )
-        return share_weighted(ce + self.cfg.beta * kl.mean(), share)
 
 
 def sample_actions(logits: torch.Tensor, share: BatchShare) -> torch.Tensor:

@@ -13,8 +13,11 @@ Resume: every ``checkpoint_every`` steps, at each epoch end and when the step li
 moments, the torch RNG state and the counters — is written to one safetensors file. Loading
 it and calling ``fit`` again continues to the same weights an uninterrupted run reaches.
 
-Data-parallel (Ray Train workers, ``orpr.compute``): each worker takes every ``world``-th
-state of each batch and the gradients are averaged over the workers before clipping, so the
+Progress: ``fit`` reports each step to a ``Progress`` callback the caller supplies (the CLI
+and ``orpr run`` draw it as a bar, ``orpr.report.progress``); nothing here prints.
+
+Data-parallel (Ray Train workers, ``orpr.compute.data_parallel``): each worker takes every
+``world``-th state of each batch and the gradients are averaged over the workers before clipping, so the
 weights stay the same on every worker; with one worker (or none) both are no-ops. A task
 whose loss needs figures of the whole batch (a multiplier updated from the batch, batch means
 for the log) or whose shares may differ in size takes them from ``batch_share``,
@@ -32,7 +35,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 import torch
 
-from orpr.compute import average_gradients, worker_rank, worker_share, worker_sum
+from orpr.compute.data_parallel import average_gradients, worker_rank, worker_share, worker_sum
 from orpr.config import TrainConfig
 from orpr.model.checkpoint import load_optimizer, optimizer_tensors
 from orpr.model.network import ORPRModel
@@ -110,8 +113,17 @@ def loop_from_json(obj: dict[str, Any]) -> LoopState:
 Saver = Callable[[dict[str, torch.Tensor], LoopState], None]
 
 
+class Progress(Protocol):
+    """Where a stage's loop reports its steps (the caller draws it, e.g. as a progress bar)."""
+
+    def __call__(self, stage: str, description: str, done: int, total: int) -> None:
+        """``done`` of ``total`` batches of the current epoch of ``stage``, described as
+        ``"<stage> epoch <e>/<epochs> loss <running loss>"``."""
+        ...
+
+
 class BatchShare(NamedTuple):
-    """This worker's share of a batch (``orpr.compute.worker_share``).
+    """This worker's share of a batch (``orpr.compute.data_parallel.worker_share``).
 
     Attributes:
         rows: its positions in the whole batch (every ``world``-th from its rank).
@@ -176,7 +188,7 @@ def fit(
     state: LoopState,
     save: Saver,
     resume: dict[str, torch.Tensor] | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> bool:
     """Train ``model`` on ``task`` from ``state``; True when the stage finished.
 
@@ -187,14 +199,13 @@ def fit(
         state: the loop state (fresh, or from a checkpoint together with ``resume``).
         save: writes a checkpoint from named tensors and the state.
         resume: tensors of a checkpoint (``model.*``, ``best.*``, ``optim.*``, ``rng.torch``).
-        progress: a ``rich.progress.Progress`` to report to, or None.
+        progress: where to report each step (None: nowhere).
 
     Returns:
         False when the step limit stopped it (the checkpoint then holds where it stood).
     """
     opt = task.optimizer(model, state.epoch)
     best = _restore(model, opt, resume)
-    bar = progress.add_task(task.name, total=None) if progress is not None else None
     while not state.done and state.epoch < task.epochs:
         batches = task.batches(state.epoch)
         model.train()
@@ -217,7 +228,8 @@ def fit(
                 state.steps.append(
                     {"step": state.step, "epoch": state.epoch + 1, "loss": loss, **stats}
                 )
-            _show(progress, bar, task, state, len(batches))
+            if progress is not None:
+                _show(progress, task, state, len(batches))
             if state.step % cfg.checkpoint_every == 0:
                 save(_tensors(model, best, opt), state)
         best = _end_epoch(model, task, cfg, state, best)
@@ -254,17 +266,11 @@ def worker_mean(value: float) -> float:
     return value if world == 1 else worker_sum([value])[0] / world
 
 
-def _show(progress: Any, bar: Any, task: Task, state: LoopState, batches: int) -> None:
+def _show(progress: Progress, task: Task, state: LoopState, batches: int) -> None:
     """Report the epoch, the running loss and the batches done."""
-    if bar is None:
-        return
     loss = state.loss_sum / max(state.loss_count, 1)
-    progress.update(
-        bar,
-        total=batches,
-        completed=state.batch,
-        description=f"{task.name} epoch {state.epoch + 1}/{task.epochs} loss {loss:.4f}",
-    )
+    description = f"{task.name} epoch {state.epoch + 1}/{task.epochs} loss {loss:.4f}"
+    progress(task.name, description, state.batch, batches)
 
 
 def _end_epoch(
