@@ -30,7 +30,7 @@ from rich.table import Table
 from orpr.config import load_config
 from orpr.data import load_panel
 from orpr.evaluation.stationary import plug_in_json
-from orpr.pipeline.stages import run_pipeline
+from orpr.pipeline.run import run_pipeline
 
 LEAD_TIMES = (1, 2, 3, 4)
 PENALTIES = (4, 9, 19, 39)

@@ -9,10 +9,10 @@ from typer.testing import CliRunner
 
 from orpr.cli import app
 from orpr.config import load_config
+from orpr.config.stages import STAGES, fingerprints, upstream_stages
 from orpr.data import load_panel
 from orpr.model.checkpoint import load_tensors
-from orpr.pipeline.stage import STAGES, fingerprints, upstream_stages
-from orpr.pipeline.stages import run_pipeline
+from orpr.pipeline.run import run_pipeline
 from test_finetune import RL
 from test_pretrain import TINY
 

@@ -15,7 +15,7 @@ from orpr.cli.options import Shared, emit, set_string
 from orpr.errors import InputError
 
 if TYPE_CHECKING:
-    from orpr.pipeline.stages import PipelineRun
+    from orpr.pipeline.run import PipelineRun
 
 FileArg = Annotated[str | None, typer.Argument(help="Data file or folder.")]
 LabelsOpt = Annotated[Path, typer.Option("--labels", help="Labels directory (orpr labels --out).")]
@@ -123,7 +123,7 @@ def run_cmd(
     Re-running skips finished stages, resumes an interrupted one and redoes those whose
     config changed.
     """
-    from orpr.pipeline.stages import run_pipeline
+    from orpr.pipeline.run import run_pipeline
 
     cfg, panel = opts.load()
     folder = out if out is not None else Path("runs") / cfg.name

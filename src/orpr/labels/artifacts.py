@@ -17,7 +17,7 @@ Layout of a labels directory (every file written atomically):
     every candidate v over the same days, float32 ``(state, candidate)`` in the table's row
     order, and ``grid`` ``(candidate,)`` (inventory days).
 ``labels_meta.json`` — α, grid, horizon, group and end-of-window rules, counts, and the
-    labels stage's fingerprint (``orpr.pipeline.stage``), which later stages chain to theirs.
+    labels stage's fingerprint (``orpr.config.stages``), which later stages chain to theirs.
 ``labels_summary.json`` — the figures ``orpr labels --json`` prints.
 """
 
@@ -31,11 +31,11 @@ import numpy as np
 import polars as pl
 
 from orpr.config import Config
+from orpr.config.stages import LABELS, input_fingerprint
 from orpr.data.panel import Panel
 from orpr.io import atomic_write, write_json, write_parquet
 from orpr.labels.replay import LabelInputs
 from orpr.labels.rolling import LabelTrace
-from orpr.pipeline.stage import LABELS, input_fingerprint
 
 TABLE, CANDIDATES, META, SUMMARY = (
     "labels.parquet",

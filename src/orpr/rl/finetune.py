@@ -13,7 +13,7 @@ stage-3 policy, saved as ``orpr_expert``. Run directory (``orpr.model.run_dir`` 
       checkpoint/finetune.safetensors the training state (resume point; stage "done" at the end)
 
 Resume and Ray Train: ``orpr.training.resumable``, as pretraining. A checkpoint is resumed
-only under the ``finetune`` stage's fingerprint (``orpr.pipeline.stage.FINETUNE``: the config
+only under the ``finetune`` stage's fingerprint (``orpr.config.stages.FINETUNE``: the config
 it reads, chained to the labels' and the reference model's fingerprints); otherwise the run
 stops with a one-line error. With ``[compute] engine = "ray"`` both stages train
 data-parallel on ``compute.workers`` Ray Train workers; the driver then validates the
@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from orpr.config import Config
+from orpr.config.stages import FINETUNE, input_fingerprint
 from orpr.data.panel import Panel
 from orpr.data.rate import reference_rates
 from orpr.errors import InputError
@@ -42,7 +43,6 @@ from orpr.model.checkpoint import load_model, save_model
 from orpr.model.network import ORPRModel
 from orpr.model.run_dir import MODEL_WEIGHTS, has_model
 from orpr.model.run_dir import model_dir as find_model
-from orpr.pipeline.stage import FINETUNE, input_fingerprint
 from orpr.rl.expert import ExpertTargets, ExpertTask, expert_targets
 from orpr.rl.outcomes import Outcomes, read_outcomes
 from orpr.rl.tasks import RLTask

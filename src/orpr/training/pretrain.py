@@ -16,7 +16,7 @@ the validation days that early stopping did not use. The ``pretrained`` policy
 (``orpr.model.policy``) decides with the saved model.
 
 Resume and Ray Train: ``orpr.training.resumable`` (one checkpoint, resumed only under the
-``pretrain`` stage's fingerprint, ``orpr.pipeline.stage.PRETRAIN``, chained to the labels'). With
+``pretrain`` stage's fingerprint, ``orpr.config.stages.PRETRAIN``, chained to the labels'). With
 ``[compute] engine = "ray"`` both stages train data-parallel on ``compute.workers`` Ray Train
 workers; one worker reaches the local run's weights.
 """
@@ -32,6 +32,7 @@ import numpy as np
 
 from orpr.baselines.split import time_split
 from orpr.config import Config, ModelConfig
+from orpr.config.stages import PRETRAIN
 from orpr.data.panel import Panel
 from orpr.data.rate import reference_rates
 from orpr.errors import InputError
@@ -40,7 +41,6 @@ from orpr.labels.artifacts import labels_fingerprint
 from orpr.model.checkpoint import save_model
 from orpr.model.features import FeatureSpec
 from orpr.model.network import ModelSpec, ORPRModel, count_parameters
-from orpr.pipeline.stage import PRETRAIN
 from orpr.training.demand import DemandData, DemandTask, Wape, demand_data, forecast_wape
 from orpr.training.labels import Accuracy, LabelTable, LabelTask, label_accuracy, read_labels
 from orpr.training.loop import LoopState, Progress, set_determinism
@@ -170,7 +170,7 @@ def pretrain(
 
     Raises:
         InputError: too few training days, a bad ``[model]`` size, or a checkpoint made under
-            another fingerprint (``orpr.pipeline.stage.PRETRAIN``).
+            another fingerprint (``orpr.config.stages.PRETRAIN``).
     """
     out = Path(out_dir)
     if cfg.compute.engine == "ray":  # train on Ray Train workers, then score here from the result

@@ -10,7 +10,7 @@ writes it every ``pretrain.checkpoint_every`` steps, at each epoch end and at th
 the next stage's task is built, ``stage`` naming that stage; ``"done"`` after the last).
 
 A checkpoint is resumed only under the fingerprint it was made with (the stage's fingerprint,
-``orpr.pipeline.stage``): another config or other inputs stop the run with one line.
+``orpr.config.stages``): another config or other inputs stop the run with one line.
 Resuming continues to the weights, figures and RNG state an uninterrupted run reaches.
 
 With ``[compute] engine = "ray"``, ``train_on_ray`` runs a trainer on ``compute.workers`` Ray

@@ -23,7 +23,8 @@ themselves: a stage records its fingerprint in what it writes (``labels_meta.jso
 ``model.json``, the training checkpoints), and a checkpoint of another fingerprint is not
 resumed. Both ways give the same value for the same config.
 
-This module imports only ``orpr.config``, so every stage may declare itself with it.
+It sits in ``orpr.config`` (it reads nothing else), so every stage checks its inputs and
+checkpoints with it without importing the pipeline that runs them.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orpr.config import Config, config_to_dict
+from orpr.config.load import config_to_dict
+from orpr.config.run import Config
 
 PANEL = ("seed", "data", "synthetic", "stationary", "units", "split")
 """The config the panel, its time split and the seeded draws come from: every stage reads it."""

@@ -1,7 +1,7 @@
 """``orpr run``: data → labels → pretraining → RLOO and expert fine-tune → evaluation → report.
 
 Each stage declares the config it reads, its inputs and its outputs in
-``orpr.pipeline.stage`` (``LABELS``, ``PRETRAIN``, ``FINETUNE``, ``EVALUATE``), and gets one
+``orpr.config.stages`` (``LABELS``, ``PRETRAIN``, ``FINETUNE``, ``EVALUATE``), and gets one
 fingerprint from them, chained with the fingerprints of the stages it reads from.
 ``stages.json`` records each stage's fingerprint and whether it finished. Running the command
 again:
@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from orpr.config import Config
+from orpr.config.stages import EVALUATE, STAGES, Stage, fingerprints
 from orpr.data.panel import Panel
 from orpr.evaluation.run import EvaluationRun, run_evaluation, write_evaluation
 from orpr.io import write_json
 from orpr.labels import make_labels, write_labels
 from orpr.model.run_dir import MODEL_POLICIES
-from orpr.pipeline.stage import EVALUATE, STAGES, Stage, fingerprints
 from orpr.report.html import report_writer
 from orpr.report.progress import day_progress, training_progress
 from orpr.rl.finetune import finetune
