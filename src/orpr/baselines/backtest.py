@@ -23,8 +23,9 @@ import numpy as np
 
 from orpr.baselines.contract import DecisionContext, Policy
 from orpr.compute import Engine, spans
-from orpr.data.panel import Panel
+from orpr.data.panel import Panel, Units
 from orpr.sim.kernel import SimParams, SimState, pipeline_length, simulate
+from orpr.sim.metrics import WindowTotals, window_totals
 
 
 class BacktestResult(NamedTuple):
@@ -50,6 +51,19 @@ class BacktestResult(NamedTuple):
     sales: np.ndarray
     lost: np.ndarray
     on_hand: np.ndarray
+
+    def totals(self, units: Units, mask: np.ndarray) -> WindowTotals:
+        """The window's per-unit totals over the unit-days where ``mask`` holds, priced with
+        the units' ``c, h, p`` (``orpr.sim.metrics.window_totals``)."""
+        return window_totals(
+            self.on_hand,
+            self.sales,
+            self.lost,
+            units.unit_cost,
+            units.holding_rate,
+            units.lost_penalty,
+            mask,
+        )
 
 
 def sim_params(panel: Panel) -> SimParams:

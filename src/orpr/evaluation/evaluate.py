@@ -26,7 +26,7 @@ from orpr.errors import InputError
 from orpr.evaluation.jsonable import metrics_dict
 from orpr.evaluation.locations import LocationScores, held_out_units, location_scores
 from orpr.evaluation.policies import FitInputs, build_policy
-from orpr.sim.metrics import Metrics, summarize, window_totals
+from orpr.sim.metrics import Metrics, summarize
 
 
 class PolicyReport(NamedTuple):
@@ -123,20 +123,7 @@ def score(panel: Panel, result: BacktestResult, segments: np.ndarray) -> PolicyR
     """Metrics of one backtest: overall, per segment and on promotion days."""
     window = slice(result.start, result.stop)
     active = panel.active[:, window]
-    u = panel.units
-
-    def totals(mask: np.ndarray):
-        return window_totals(
-            result.on_hand,
-            result.sales,
-            result.lost,
-            u.unit_cost,
-            u.holding_rate,
-            u.lost_penalty,
-            mask,
-        )
-
-    overall = totals(active)
+    overall = result.totals(panel.units, active)
     by_segment = {s: summarize(overall, segments == s) for s in np.unique(segments)}
-    promo = summarize(totals(active & (panel.promo[:, window] > 0)))
+    promo = summarize(result.totals(panel.units, active & (panel.promo[:, window] > 0)))
     return PolicyReport(result.policy, result.oracle, summarize(overall), by_segment, promo)

@@ -38,7 +38,7 @@ from orpr.evaluation.jsonable import finite
 from orpr.evaluation.locations import held_out_units
 from orpr.evaluation.policies import KNOBS, FitInputs, sweep
 from orpr.model.run_dir import MODEL_POLICIES
-from orpr.sim.metrics import Metrics, summarize, window_totals
+from orpr.sim.metrics import Metrics, summarize
 
 REFERENCE = "incumbent"
 """The family whose as-evaluated in-stock rate the others are compared at."""
@@ -184,19 +184,7 @@ def frontier(
 
 def held_out_metrics(panel: Panel, result: BacktestResult) -> Metrics:
     """A backtest's metrics over every unit's active days of its window."""
-    u = panel.units
-    active = panel.active[:, result.start : result.stop]
-    return summarize(
-        window_totals(
-            result.on_hand,
-            result.sales,
-            result.lost,
-            u.unit_cost,
-            u.holding_rate,
-            u.lost_penalty,
-            active,
-        )
-    )
+    return summarize(result.totals(panel.units, panel.active[:, result.start : result.stop]))
 
 
 def point(name: str, value: float, m: Metrics) -> FrontierPoint:

@@ -38,7 +38,7 @@ from orpr.data.panel import Panel
 from orpr.errors import InputError
 from orpr.evaluation.jsonable import metrics_dict
 from orpr.evaluation.policies import policy_spec
-from orpr.sim.metrics import Metrics, summarize, window_totals
+from orpr.sim.metrics import Metrics, summarize
 
 
 class LocationScores(NamedTuple):
@@ -117,9 +117,7 @@ def location_scores(
     held_m, fit_m = {}, {}
     for r in results:
         active = panel.active[:, r.start : r.stop]
-        totals = window_totals(
-            r.on_hand, r.sales, r.lost, u.unit_cost, u.holding_rate, u.lost_penalty, active
-        )
+        totals = r.totals(u, active)
         held_m[r.policy], fit_m[r.policy] = summarize(totals, held), summarize(totals, ~held)
     flags = {r.policy: fitted_without(r.policy) for r in results}
     return LocationScores(stores, held, flags, held_m, fit_m)

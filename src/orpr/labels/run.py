@@ -33,7 +33,7 @@ from orpr.labels.milp import GapCheck, compare_with_milp
 from orpr.labels.records import GroupPrices, LabelRun, PolicyRow
 from orpr.labels.replay import label_inputs
 from orpr.labels.rolling import StateRows, roll_labels
-from orpr.sim.metrics import summarize, window_totals
+from orpr.sim.metrics import summarize
 
 LABEL_POLICY = "or_labels"
 """Name of the label policy in the comparison table."""
@@ -114,11 +114,7 @@ def baseline_row(
         split.holdout_start,
         begin - split.train_start,
     )
-    u = panel.units
-    totals = window_totals(
-        result.on_hand, result.sales, result.lost, u.unit_cost, u.holding_rate, u.lost_penalty, mask
-    )
-    return PolicyRow(name, policy.oracle, summarize(totals))
+    return PolicyRow(name, policy.oracle, summarize(result.totals(panel.units, mask)))
 
 
 def decision_keys(rows: StateRows, group: np.ndarray) -> np.ndarray:
