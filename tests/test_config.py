@@ -193,7 +193,7 @@ BAD_VALUES = {  # one bad value per section: the --set override → the error af
     "compute.engine=spark": "column 'compute.engine', value 'spark': valid: local, ray",
     "did.treated_share=1": "column 'did.treated_share', value 1.0: must lie in (0, 1)",
 }
-POLICY_NAMES = "incumbent, base_stock, or_hindsight, optimal, pretrained, orpr, orpr_expert"
+POLICY_NAMES = "incumbent, base_stock, forecast_base_stock, or_hindsight, optimal, pretrained, orpr, orpr_expert"
 
 
 @pytest.mark.parametrize(("override", "message"), BAD_VALUES.items(), ids=list(BAD_VALUES))

@@ -275,7 +275,7 @@ def test_each_bad_positions_file_exits_2_with_one_line(tmp_path, case):
             ["--policy", "or_hindsight"],
             "error: --policy, value 'or_hindsight': an oracle reads "
             "future demand and cannot recommend; valid: incumbent, "
-            "base_stock, pretrained, orpr, orpr_expert",
+            "base_stock, forecast_base_stock, pretrained, orpr, orpr_expert",
         ),
         (["--positions", "nowhere.csv"], "error: nowhere.csv: file not found"),
     ],

@@ -6,13 +6,28 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from orpr.config.rules import ConfigValueError, Section, at_least, fraction, grid, require
+from orpr.config.rules import (
+    ConfigValueError,
+    Section,
+    at_least,
+    fraction,
+    grid,
+    positive,
+    require,
+)
 
 Objective = Literal["service", "cost"]
 """What the incumbent's tuning aims at."""
 
 PolicyName = Literal[
-    "incumbent", "base_stock", "or_hindsight", "optimal", "pretrained", "orpr", "orpr_expert"
+    "incumbent",
+    "base_stock",
+    "forecast_base_stock",
+    "or_hindsight",
+    "optimal",
+    "pretrained",
+    "orpr",
+    "orpr_expert",
 ]
 """Every policy, in the order tables and messages list them (``orpr.evaluation.policies``
 registers one under each name)."""
@@ -34,10 +49,33 @@ class PolicyConfig(Section):
     """What the incumbent's tuning aims at: service (least safety reaching α) | cost (least
     holding + lost-sales cost on the training period)."""
 
+    forecast_quantiles: tuple[float, ...] = (
+        0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.925, 0.95, 0.96, 0.97, 0.98, 0.99,
+    )  # fmt: skip
+    """Quantiles of its coverage-window demand that forecast_base_stock's tuning searches for
+    the least one reaching α on the validation days, in (0, 1)."""
+    forecast_val_days: int = 14
+    """Last training days on which forecast_base_stock's residuals are measured and its
+    quantile tuned (the forecaster is first fitted on the days before them), days."""
+    forecast_samples: int = 200_000
+    """Training origins (unit-days) the LightGBM forecaster is fitted on, a seeded sample, count."""
+    forecast_trees: int = 300
+    """Boosting rounds of the LightGBM forecaster, count."""
+    forecast_leaves: int = 31
+    """Leaves per tree of the LightGBM forecaster, count."""
+    forecast_learning_rate: float = 0.05
+    """Shrinkage of the LightGBM forecaster, per round."""
+
     def check(self) -> None:
         fraction(self, "alpha", "base_stock_quantile")
         grid("safety_days", self.safety_days, low=0)
         at_least(self, 1, "base_stock_history_days")
+        require(bool(self.forecast_quantiles), "forecast_quantiles", "list at least one value")
+        for q in self.forecast_quantiles:
+            require(0.0 < q < 1.0, "forecast_quantiles", "quantiles must lie in (0, 1)", q)
+        at_least(self, 1, "forecast_val_days", "forecast_samples", "forecast_trees")
+        at_least(self, 2, "forecast_leaves")
+        positive(self, "forecast_learning_rate")
 
 
 @dataclass(frozen=True)

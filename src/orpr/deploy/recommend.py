@@ -34,6 +34,7 @@ import polars as pl
 
 from orpr.baselines.backtest import review_days, sim_params
 from orpr.baselines.contract import Policy
+from orpr.baselines.forecast import ForecastBaseStock
 from orpr.baselines.rules import BaseStock, Incumbent
 from orpr.baselines.split import Split
 from orpr.compute import open_engine
@@ -144,6 +145,9 @@ def policy_for_units(policy: Policy, idx: np.ndarray, n_units: int) -> Policy:
         return policy
     if isinstance(policy, Incumbent):
         return replace(policy, safety=policy.safety[idx])
+    if isinstance(policy, ForecastBaseStock):
+        cal = tuple(a[idx] for a in policy.calendar)
+        return replace(policy, calendar=type(policy.calendar)(*cal), forecasts={})
     if policy.name in MODEL_POLICIES:
         cal = policy.calendar  # type: ignore[attr-defined]
         return replace(policy, calendar=Calendar(*(a[idx] if a.ndim == 2 else a for a in cal)))

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from orpr.baselines.backtest import BacktestResult, run_sharded
+from orpr.baselines.forecast import ForecastBaseStock
 from orpr.baselines.rules import BaseStock, Incumbent
 from orpr.baselines.split import Split, time_split
 from orpr.compute import open_engine
@@ -103,14 +104,19 @@ def evaluate(panel: Panel, cfg: Config, policies: tuple[str, ...] | None = None)
         "alpha": cfg.policy.alpha,
         "warmup_days": warmup,
         "parameters": dict(panel.units.sources),
-        "tuning": {p.name: tuning_meta(p) for p in built if isinstance(p, Incumbent)},
+        "tuning": {
+            p.name: tuning_meta(p) for p in built if isinstance(p, Incumbent | ForecastBaseStock)
+        },
     }
     locations = location_scores(panel, results, held) if held.any() else None
     return Evaluation(reports, results, segments, split, meta, locations)
 
 
-def tuning_meta(policy: Incumbent) -> dict[str, Any]:
-    """The incumbent's tuned safety days and training fill rate, per category."""
+def tuning_meta(policy: Incumbent | ForecastBaseStock) -> dict[str, Any]:
+    """What tuning chose: the incumbent's safety days and training fill rate per category, or
+    forecast_base_stock's quantile and its fill rate on the validation days."""
+    if isinstance(policy, ForecastBaseStock):
+        return {"quantile": policy.quantile, "validation_fill_rate": policy.fill_rate}
     return {
         str(c): {"safety_days": float(sd), "training_fill_rate": float(f)}
         for c, sd, f in zip(

@@ -1,6 +1,7 @@
 """Every policy, registered: importing this module fills ``orpr.baselines.registry``.
 
-Each policy registers itself in its own module: the baselines in ``orpr.baselines.fit``,
+Each policy registers itself in its own module: the baselines in ``orpr.baselines.fit`` and
+``orpr.baselines.forecast``,
 ``or_hindsight`` in ``orpr.labels.hindsight``, ``optimal`` in ``orpr.evaluation.optimal`` and
 the model policies in ``orpr.model.policy``. Evaluation, the frontier, recommendations and the
 pilot find them here, by name.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import typing
 
-from orpr.baselines import fit
+from orpr.baselines import fit, forecast
 from orpr.baselines.registry import (
     REGISTRY,
     FitInputs,
@@ -26,7 +27,7 @@ from orpr.model import policy
 
 POLICIES: tuple[str, ...] = typing.get_args(PolicyName)
 """Every policy, in the order tables and messages list them: the names ``eval.policies`` takes."""
-REGISTERED_BY = (fit, hindsight, optimal, policy)
+REGISTERED_BY = (fit, forecast, hindsight, optimal, policy)
 """The modules whose import registers the policies."""
 
 for _name in POLICIES:  # registration order depends on import order; list in POLICIES order
