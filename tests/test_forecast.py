@@ -17,6 +17,7 @@ from orpr.data import load_panel
 from orpr.data.rate import reference_rates
 from orpr.errors import InputError
 from orpr.evaluation.evaluate import evaluate
+from orpr.evaluation.frontier import frontier
 from orpr.evaluation.policies import KNOBS, FitInputs, build_policy
 from orpr.sim.metrics import summarize
 
@@ -161,6 +162,15 @@ def test_it_is_evaluated_and_swept_on_its_quantile(panel, cfg):
     chosen = ev.meta["tuning"]["forecast_base_stock"]
     assert chosen["quantile"] in cfg.policy.forecast_quantiles
     assert 0.0 < chosen["validation_fill_rate"] <= 1.0
+
+
+def test_its_frontier_sweeps_the_quantile_and_is_read_at_the_incumbents_service(panel, cfg):
+    fr = frontier(panel, cfg, ("forecast_base_stock",), knobs={"incumbent": (0.0,)})
+    values = [p.value for p in fr.points if p.policy == "forecast_base_stock"]
+    assert values == sorted(cfg.eval.frontier_quantiles)
+    stock = [p.in_stock_rate for p in fr.points if p.policy == "forecast_base_stock"]
+    assert stock == sorted(stock)
+    assert "forecast_base_stock" in {a.policy for a in fr.at_reference}
 
 
 def test_too_few_training_days_for_validation_is_one_line(panel, cfg):

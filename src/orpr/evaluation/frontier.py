@@ -128,6 +128,7 @@ def default_knobs(cfg: Config) -> dict[str, tuple[float, ...]]:
     knobs = {
         "incumbent": tuple(sorted({0.0, *e.frontier_safety_offsets})),
         "base_stock": tuple(sorted(e.frontier_quantiles)),
+        "forecast_base_stock": tuple(sorted(e.frontier_quantiles)),
         "or_hindsight": tuple(sorted(e.frontier_alphas)),
     }
     knobs.update({name: tuple(sorted(e.frontier_model_alphas)) for name in MODEL_POLICIES})
