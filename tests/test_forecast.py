@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from orpr.baselines.backtest import run_backtest
 from orpr.baselines.contract import DecisionContext
+from orpr.baselines.daily import cells
 from orpr.baselines.forecast import forecast_base_stock, validation_start
 from orpr.baselines.forecaster import Origins, residual_table, sample_origins, window_demand
 from orpr.baselines.split import time_split
@@ -162,6 +163,9 @@ def test_it_is_evaluated_and_swept_on_its_quantile(panel, cfg):
     chosen = ev.meta["tuning"]["forecast_base_stock"]
     assert chosen["quantile"] in cfg.policy.forecast_quantiles
     assert 0.0 < chosen["validation_fill_rate"] <= 1.0
+    accuracy = ev.meta["forecast"]
+    assert set(accuracy) == {"mean28", "seasonal_naive", "lightgbm"}
+    assert all(0.0 < a["wape"] < 2.0 and -1.0 < a["bias"] < 1.0 for a in accuracy.values())
 
 
 def test_its_frontier_sweeps_the_quantile_and_is_read_at_the_incumbents_service(panel, cfg):
@@ -189,3 +193,56 @@ def test_a_bad_forecast_setting_exits_2_naming_the_key(tmp_path, setting):
     )
     assert result.exit_code == 2
     assert setting.split("=")[0] in result.output
+
+
+def test_accuracy_cells_are_in_stock_days_of_the_period_from_every_origin(panel):
+    t, stop = panel.n_days - 10, panel.n_days
+    origins, h = cells(panel, t, stop)
+    d = t + h - 1
+    assert d.max() < stop and h.min() == 1 and h.max() == 10
+    assert (
+        panel.active[origins.unit, d].all()
+        and (panel.stockout_fraction[origins.unit, d] == 0).all()
+    )
+
+
+def test_a_perfect_day_forecast_scores_zero_wape(panel, cfg, monkeypatch):
+    import orpr.baselines.daily as daily
+
+    class Oracle:  # predicts each cell's own demand, over the model's scale
+        def predict(self, x, num_threads=1):
+            return self.y / daily._scale(x)
+
+    oracle = Oracle()
+    real = daily.daily_features
+
+    def spy(history, calendar, origins, h):
+        x = real(history, calendar, origins, h)
+        oracle.y = panel.demand[origins.unit, origins.day + h - 1]
+        return x
+
+    monkeypatch.setattr(daily, "fit_daily", lambda *a: oracle)
+    monkeypatch.setattr(daily, "daily_features", spy)
+    split = time_split(panel, cfg)
+    out = daily.forecast_accuracy(
+        panel, np.arange(panel.n_units), split.train, split.stop, cfg.policy, 0
+    )
+    assert out["lightgbm"]["wape"] == pytest.approx(0.0, abs=1e-9)
+    assert out["mean28"]["wape"] > 0.05
+
+
+def test_it_runs_on_the_stationary_benchmark():
+    cfg = load_config(
+        None,
+        [
+            'data.format="stationary"',
+            "stationary.units=16",
+            "stationary.days=160",
+            "split.holdout_days=28",
+            "policy.forecast_samples=2000",
+            "policy.forecast_trees=20",
+        ],
+    )
+    ev = evaluate(load_panel(cfg), cfg, ("incumbent", "forecast_base_stock"))
+    m = ev.reports[1].overall
+    assert ev.reports[1].name == "forecast_base_stock" and 0.5 < m.in_stock_rate <= 1.0

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from orpr.baselines.backtest import BacktestResult, run_sharded
+from orpr.baselines.daily import forecast_accuracy
 from orpr.baselines.forecast import ForecastBaseStock
 from orpr.baselines.rules import BaseStock, Incumbent
 from orpr.baselines.split import Split, time_split
@@ -108,6 +109,11 @@ def evaluate(panel: Panel, cfg: Config, policies: tuple[str, ...] | None = None)
             p.name: tuning_meta(p) for p in built if isinstance(p, Incumbent | ForecastBaseStock)
         },
     }
+    if "forecast_base_stock" in names:  # its forecaster's accuracy next to simple forecasts
+        fit = np.flatnonzero(~held)
+        meta["forecast"] = forecast_accuracy(
+            panel, fit, split.train, split.stop, cfg.policy, cfg.seed
+        )
     locations = location_scores(panel, results, held) if held.any() else None
     return Evaluation(reports, results, segments, split, meta, locations)
 
