@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 from orpr.baselines.backtest import run_backtest
 from orpr.baselines.contract import DecisionContext
 from orpr.baselines.daily import cells
-from orpr.baselines.forecast import forecast_base_stock, validation_start
-from orpr.baselines.forecaster import Origins, residual_table, sample_origins, window_demand
+from orpr.baselines.forecast import forecast_base_stock, validation_policy, validation_start
+from orpr.baselines.forecaster import Origins, residual_table, sample_origins
 from orpr.baselines.split import time_split
 from orpr.cli import app
 from orpr.config import load_config
@@ -102,24 +102,10 @@ def test_the_quantile_is_the_least_on_the_grid_reaching_the_target_on_validation
     trial = forecast_base_stock(inputs)
     assert trial.quantile == policy.quantile
     grid = cfg.policy.forecast_quantiles
-    # Rebuild the validation policy (the forecaster fitted before the validation days).
     start, stop = validation_start(inputs), inputs.split.holdout_start
+    panel = inputs.panel
+    base = validation_policy(inputs, panel)
     fills = []
-    from orpr.baselines.forecaster import calendar_of, fit_booster, predict
-
-    panel, p, seed = inputs.panel, cfg.policy, cfg.seed
-    every = np.arange(panel.n_units)
-    origins = sample_origins(
-        panel, every, inputs.split.train_start, start, p.forecast_samples, seed
-    )
-    first = fit_booster(panel, origins, p, seed)
-    checks = sample_origins(panel, every, start, stop, p.forecast_samples, seed + 1)
-    residuals = residual_table(
-        predict(first, panel, calendar_of(panel), checks), window_demand(panel, checks)
-    )
-    base = dataclasses.replace(
-        policy, booster=first, residuals=residuals, calendar=calendar_of(panel)
-    )
     for q in grid:
         r = run_backtest(
             panel,

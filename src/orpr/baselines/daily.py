@@ -26,6 +26,7 @@ from orpr.baselines.forecaster import (
     SCALE_FLOOR,
     Calendar,
     Origins,
+    booster_params,
     calendar_of,
     features,
     sample_origins,
@@ -57,17 +58,7 @@ def fit_daily(panel: Panel, units: np.ndarray, start: int, stop: int, cfg: Polic
     x = daily_features(panel, calendar_of(panel), o, h)
     y = np.where(panel.active[o.unit, o.day + h - 1], panel.demand[o.unit, o.day + h - 1], 0.0)
     s = _scale(x)
-    params = {
-        "objective": "l1",
-        "learning_rate": cfg.forecast_learning_rate,
-        "num_leaves": cfg.forecast_leaves,
-        "min_data_in_leaf": 50,
-        "seed": seed,
-        "deterministic": True,
-        "force_row_wise": True,
-        "num_threads": 1,
-        "verbosity": -1,
-    }
+    params = booster_params(cfg, seed, "l1")
     data = lgb.Dataset(x, label=y / s, weight=s, free_raw_data=True)
     return lgb.train(params, data, num_boost_round=cfg.forecast_trees)
 
@@ -86,9 +77,13 @@ def cells(panel: Panel, t: int, stop: int) -> tuple[Origins, np.ndarray]:
 
 
 def forecast_accuracy(
-    panel: Panel, fit_units: np.ndarray, train: tuple[int, int], stop: int, cfg: PolicyConfig,
+    panel: Panel,
+    fit_units: np.ndarray,
+    train: tuple[int, int],
+    stop: int,
+    cfg: PolicyConfig,
     seed: int,
-) -> dict[str, dict[str, float]]:  # fmt: skip
+) -> dict[str, dict[str, float]]:
     """``{name: {"wape", "bias"}}`` of ``mean28``, ``seasonal_naive`` and ``lightgbm`` over the
     cells of the days ``[train[1], stop)``; the model is fitted on ``fit_units``' training days."""
     booster = fit_daily(panel, fit_units, *train, cfg, seed)

@@ -102,38 +102,57 @@ def validation_start(inputs: FitInputs) -> int:
     return start
 
 
-def tune_quantile(policy: ForecastBaseStock, panel: Panel, d_hat: np.ndarray, inputs: FitInputs):
-    """The least ``q`` on the grid whose validation backtest reaches α (else the largest)."""
+def tune_quantile(
+    policy: ForecastBaseStock, panel: Panel, d_hat: np.ndarray, inputs: FitInputs
+) -> tuple[float, float]:
+    """The least ``q`` on the grid whose validation backtest reaches α (else the largest), and
+    the validation days' value fill rate at it."""
     cfg = inputs.cfg
     start, stop = validation_start(inputs), inputs.split.holdout_start
-    fill = []
     for q in cfg.policy.forecast_quantiles:
         variant = dataclasses.replace(policy, quantile=q)
         r = run_backtest(panel, variant, d_hat, start, stop, cfg.split.warmup_days)
-        m = summarize(r.totals(panel.units, panel.active[:, start:stop]))
-        fill.append(m.fill_rate)
-        if m.fill_rate >= cfg.policy.alpha:
-            return q, m.fill_rate
-    return cfg.policy.forecast_quantiles[-1], fill[-1]
+        fill = summarize(r.totals(panel.units, panel.active[:, start:stop])).fill_rate
+        if fill >= cfg.policy.alpha:
+            break
+    return q, fill
+
+
+def fitting_units(inputs: FitInputs) -> tuple[Panel, np.ndarray]:
+    """The panel and ``d̂`` of the units fitting reads (all but a location hold-out's)."""
+    panel, d_hat = inputs.panel, inputs.d_hat
+    fit = np.flatnonzero(~inputs.held) if inputs.holds_out else np.arange(panel.n_units)
+    return panel.take_units(fit), d_hat[fit]
+
+
+def forecaster_on(part: Panel, start: int, stop: int, inputs: FitInputs) -> lgb.Booster:
+    """The forecaster fitted on the origins of ``part`` whose windows lie in ``[start, stop)``."""
+    p, seed = inputs.cfg.policy, inputs.cfg.seed
+    every = np.arange(part.n_units)
+    return fit_booster(
+        part, sample_origins(part, every, start, stop, p.forecast_samples, seed), p, seed
+    )
+
+
+def validation_policy(inputs: FitInputs, part: Panel) -> ForecastBaseStock:
+    """Steps 1–2: the forecaster fitted before the validation days and its errors on them,
+    at the grid's first quantile, walking ``part`` (the fitting units)."""
+    p, val, stop = inputs.cfg.policy, validation_start(inputs), inputs.split.holdout_start
+    first = forecaster_on(part, inputs.split.train_start, val, inputs)
+    every = np.arange(part.n_units)
+    checks = sample_origins(part, every, val, stop, p.forecast_samples, inputs.cfg.seed + 1)
+    mean = predict(first, part, calendar_of(part), checks)
+    residuals = residual_table(mean, window_demand(part, checks))
+    return ForecastBaseStock(first, residuals, calendar_of(part), p.forecast_quantiles[0])
 
 
 def forecast_base_stock(inputs: FitInputs) -> ForecastBaseStock:
     """The policy fitted, tuned and refitted on the training period (see the module)."""
-    panel, d_hat, split, cfg, held = inputs
-    fit = np.flatnonzero(~held) if inputs.holds_out else np.arange(panel.n_units)
-    part, part_rate = panel.take_units(fit), d_hat[fit]
-    every = np.arange(part.n_units)
-    p, seed = cfg.policy, cfg.seed
-    val = validation_start(inputs)
-    first = fit_booster(part, sample_origins(part, every, split.train_start, val, p.forecast_samples, seed), p, seed)  # fmt: skip
-    checks = sample_origins(part, every, val, split.holdout_start, p.forecast_samples, seed + 1)
-    mean = predict(first, part, calendar_of(part), checks)
-    residuals = residual_table(mean, window_demand(part, checks))
-    trial = ForecastBaseStock(first, residuals, calendar_of(part), p.forecast_quantiles[0])
+    part, part_rate = fitting_units(inputs)
+    trial = validation_policy(inputs, part)
     q, fill = tune_quantile(trial, part, part_rate, inputs)
-    origins = sample_origins(part, every, split.train_start, split.holdout_start, p.forecast_samples, seed)  # fmt: skip
-    final = fit_booster(part, origins, p, seed)
-    return ForecastBaseStock(final, residuals, calendar_of(panel), q, fill)
+    final = forecaster_on(part, inputs.split.train_start, inputs.split.holdout_start, inputs)
+    return ForecastBaseStock(final, trial.residuals, calendar_of(inputs.panel), q, fill)
 
 
 def quantile_sweep(

@@ -194,8 +194,14 @@ def fit_booster(panel: Panel, origins: Origins, cfg: PolicyConfig, seed: int) ->
         categorical_feature=list(CATEGORICAL),
         free_raw_data=True,
     )
-    params = {
-        "objective": "regression",
+    params = booster_params(cfg, seed, "regression")
+    return lgb.train(params, data, num_boost_round=cfg.forecast_trees)
+
+
+def booster_params(cfg: PolicyConfig, seed: int, objective: str) -> dict[str, object]:
+    """LightGBM's settings: the ``[policy]`` sizes, seeded and deterministic (one thread)."""
+    return {
+        "objective": objective,
         "learning_rate": cfg.forecast_learning_rate,
         "num_leaves": cfg.forecast_leaves,
         "min_data_in_leaf": 50,
@@ -208,7 +214,6 @@ def fit_booster(panel: Panel, origins: Origins, cfg: PolicyConfig, seed: int) ->
         "num_threads": 1,
         "verbosity": -1,
     }
-    return lgb.train(params, data, num_boost_round=cfg.forecast_trees)
 
 
 def predict(booster: lgb.Booster, history: Panel, calendar: Calendar, origins: Origins):

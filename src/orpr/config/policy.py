@@ -50,8 +50,20 @@ class PolicyConfig(Section):
     holding + lost-sales cost on the training period)."""
 
     forecast_quantiles: tuple[float, ...] = (
-        0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.925, 0.95, 0.96, 0.97, 0.98, 0.99,
-    )  # fmt: skip
+        0.5,
+        0.6,
+        0.7,
+        0.75,
+        0.8,
+        0.85,
+        0.9,
+        0.925,
+        0.95,
+        0.96,
+        0.97,
+        0.98,
+        0.99,
+    )
     """Quantiles of its coverage-window demand that forecast_base_stock's tuning searches for
     the least one reaching α on the validation days, in (0, 1)."""
     forecast_val_days: int = 14
